@@ -1,0 +1,3 @@
+// Public surface of @quorum/shared. Modules are grouped by pipeline stage:
+// decode -> normalize -> tile -> infer -> blend -> aggregate -> post-process, plus folds, metrics, manifest, quantization.
+export * from './errors';
