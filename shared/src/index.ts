@@ -1,3 +1,7 @@
 // Public surface of @quorum/shared. Modules are grouped by pipeline stage:
 // decode -> normalize -> tile -> infer -> blend -> aggregate -> post-process, plus folds, metrics, manifest, quantization.
 export * from './errors';
+export * from './folds';
+export * from './manifest';
+export * from './model/config';
+export * from './random';
