@@ -5,3 +5,6 @@ export * from './folds';
 export * from './manifest';
 export * from './model/config';
 export * from './random';
+export * from './aggregate';
+export * from './normalize';
+export * from './tiling';

@@ -1,0 +1,99 @@
+import { QuorumInputError } from '../errors';
+
+/**
+ * Per-pixel statistics of the members' probabilities. They are linear in the members' outputs, so they can be
+ * computed per tile and blended like any other tile output, and the final maps need memory independent of the
+ * number of members: mean, mean of squares (for the std), weighted vote fraction, and the max (for the union).
+ */
+export interface MemberStatistics {
+  mean: Float32Array;
+  meanSquare: Float32Array;
+  /** Weighted fraction of members whose probability exceeds the threshold. */
+  vote: Float32Array;
+  /** Largest member probability: the union of thresholded members is `max > threshold`. */
+  max: Float32Array;
+}
+
+export const STATISTIC_CHANNELS = ['mean', 'meanSquare', 'vote', 'max'] as const;
+
+/** Normalised member weights; equal weights when none are given. */
+export function normalizeWeights(count: number, weights?: readonly number[]): Float64Array {
+  if (count < 1) throw new QuorumInputError('too-few', 'ensemble', 'has no members');
+  const w = new Float64Array(count).fill(1);
+  if (weights) {
+    if (weights.length !== count) {
+      throw new QuorumInputError(
+        'mismatch',
+        'aggregation.weights',
+        `${weights.length} weights for ${count} members`,
+      );
+    }
+    weights.forEach((v, i) => {
+      if (!(v >= 0) || !Number.isFinite(v))
+        throw new QuorumInputError('invalid-value', `aggregation.weights[${i}]`, `${v}`);
+      w[i] = v;
+    });
+  }
+  const total = w.reduce((a, b) => a + b, 0);
+  if (total <= 0) throw new QuorumInputError('invalid-value', 'aggregation.weights', 'all weights are zero');
+  return w.map((v) => v / total);
+}
+
+/**
+ * Weights that give every mode the same total say, split equally among its members (per-mode grouping): a mode
+ * with many folds does not outvote a mode with few.
+ */
+export function perModeWeights(modes: readonly string[]): number[] {
+  const counts = new Map<string, number>();
+  for (const m of modes) counts.set(m, (counts.get(m) ?? 0) + 1);
+  return modes.map((m) => 1 / (counts.size * counts.get(m)!));
+}
+
+/** Combine member probability maps (all the same length) into statistics. `out` buffers may be reused. */
+export function memberStatistics(
+  members: readonly Float32Array[],
+  threshold: number,
+  weights?: readonly number[],
+  out?: MemberStatistics,
+): MemberStatistics {
+  const w = normalizeWeights(members.length, weights);
+  const n = members[0]!.length;
+  for (const [i, m] of members.entries()) {
+    if (m.length !== n)
+      throw new QuorumInputError('mismatch', `member ${i}`, `output has ${m.length} pixels, expected ${n}`);
+  }
+  const stats = out ?? {
+    mean: new Float32Array(n),
+    meanSquare: new Float32Array(n),
+    vote: new Float32Array(n),
+    max: new Float32Array(n),
+  };
+  for (let p = 0; p < n; p++) {
+    let mean = 0;
+    let sq = 0;
+    let vote = 0;
+    let max = 0;
+    for (let m = 0; m < members.length; m++) {
+      const v = members[m]![p]!;
+      const wm = w[m]!;
+      mean += wm * v;
+      sq += wm * v * v;
+      if (v > threshold) vote += wm;
+      if (v > max) max = v;
+    }
+    stats.mean[p] = mean;
+    stats.meanSquare[p] = sq;
+    stats.vote[p] = vote;
+    stats.max[p] = max;
+  }
+  return stats;
+}
+
+export function statisticsToChannels(s: MemberStatistics): Float32Array[] {
+  return [s.mean, s.meanSquare, s.vote, s.max];
+}
+
+export function channelsToStatistics(c: readonly Float32Array[]): MemberStatistics {
+  const [mean, meanSquare, vote, max] = c as [Float32Array, Float32Array, Float32Array, Float32Array];
+  return { mean, meanSquare, vote, max };
+}

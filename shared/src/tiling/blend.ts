@@ -1,0 +1,87 @@
+import type { TilePlan, TileWindow } from './plan';
+
+/**
+ * Blending weights for overlapping windows. The merged value at a pixel is sum(w_i * p_i) / sum(w_i) over the
+ * windows covering it, so where only one window covers a pixel the result is that window's prediction exactly,
+ * and where windows overlap the weights favour each window's centre, whose predictions had the most context.
+ */
+export type BlendKind = 'gaussian' | 'taper';
+
+/** Weights never reach zero, so a pixel covered only by a window's edge still gets a defined value. */
+const MIN_WEIGHT = 1e-3;
+
+function axisWeights(length: number, halo: number, kind: BlendKind): Float32Array {
+  const w = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    let v: number;
+    if (kind === 'gaussian') {
+      const sigma = length / 8;
+      const d = i - (length - 1) / 2;
+      v = Math.exp(-(d * d) / (2 * sigma * sigma));
+    } else {
+      // Linear ramp across the 2*halo overlap: two neighbours' ramps sum to a constant there.
+      const ramp = Math.max(1, 2 * halo);
+      v = Math.min(1, (i + 0.5) / ramp, (length - i - 0.5) / ramp);
+    }
+    w[i] = Math.max(MIN_WEIGHT, v);
+  }
+  return w;
+}
+
+/** The per-pixel weight of one window (the same for every window of a plan). */
+export function windowWeights(plan: TilePlan, kind: BlendKind): Float32Array {
+  const wx = axisWeights(plan.tileWidth, plan.halo, kind);
+  const wy = axisWeights(plan.tileHeight, plan.halo, kind);
+  const out = new Float32Array(plan.tileWidth * plan.tileHeight);
+  for (let y = 0; y < plan.tileHeight; y++)
+    for (let x = 0; x < plan.tileWidth; x++) out[y * plan.tileWidth + x] = wy[y]! * wx[x]!;
+  return out;
+}
+
+/**
+ * Accumulates blended tile outputs into full-image buffers, one per channel (e.g. mean probability, vote fraction).
+ * Buffers are allocated once; each tile's output can be dropped as soon as `add` returns, so memory is bounded by
+ * the output size, not the number of tiles.
+ */
+export class BlendAccumulator {
+  readonly sums: Float32Array[];
+  private readonly weightSum: Float32Array;
+  private readonly weights: Float32Array;
+
+  constructor(
+    readonly plan: TilePlan,
+    readonly channels: number,
+    kind: BlendKind,
+  ) {
+    const n = plan.width * plan.height;
+    this.sums = Array.from({ length: channels }, () => new Float32Array(n));
+    this.weightSum = new Float32Array(n);
+    this.weights = windowWeights(plan, kind);
+  }
+
+  /** Add one window's outputs: `values[c]` is channel c over the window (tileWidth*tileHeight, row-major). */
+  add(window: TileWindow, values: readonly Float32Array[]): void {
+    const { width, height, tileWidth: tw, tileHeight: th } = this.plan;
+    const h = Math.min(th, height - window.y);
+    const w = Math.min(tw, width - window.x);
+    for (let ty = 0; ty < h; ty++) {
+      const row = (window.y + ty) * width + window.x;
+      const t = ty * tw;
+      for (let tx = 0; tx < w; tx++) {
+        const wt = this.weights[t + tx]!;
+        this.weightSum[row + tx]! += wt;
+        for (let c = 0; c < this.channels; c++) this.sums[c]![row + tx]! += wt * values[c]![t + tx]!;
+      }
+    }
+  }
+
+  /** Divide by the summed weights in place and return the channels. Call once, after every window was added. */
+  finish(): Float32Array[] {
+    const n = this.weightSum.length;
+    for (let i = 0; i < n; i++) {
+      const inv = 1 / this.weightSum[i]!;
+      for (let c = 0; c < this.channels; c++) this.sums[c]![i]! *= inv;
+    }
+    return this.sums;
+  }
+}

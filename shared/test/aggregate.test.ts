@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate, binaryEntropy, memberStatistics, perModeWeights } from '../src/aggregate';
+
+const f = (...v: number[]) => Float32Array.from(v);
+
+describe('aggregation', () => {
+  // Three members, four pixels.
+  const members = [f(0.9, 0.6, 0.2, 0.4), f(0.8, 0.3, 0.1, 0.45), f(0.7, 0.2, 0.6, 0.45)];
+  const stats = memberStatistics(members, 0.5);
+
+  it('computes mean, vote fraction and max per pixel', () => {
+    expect(Array.from(stats.mean)).toEqual(Array.from(f(0.8, 1.1 / 3, 0.3, 1.3 / 3)));
+    expect(Array.from(stats.vote).map((v) => +v.toFixed(6))).toEqual([1, 0.333333, 0.333333, 0]);
+    expect(Array.from(stats.max)).toEqual(Array.from(f(0.9, 0.6, 0.6, 0.45)));
+  });
+
+  it('applies the mean, majority-vote and union (paper) rules', () => {
+    expect(Array.from(aggregate(stats, 'mean', 0.5).mask)).toEqual([1, 0, 0, 0]);
+    expect(Array.from(aggregate(stats, 'vote', 0.5).mask)).toEqual([1, 0, 0, 0]);
+    expect(Array.from(aggregate(stats, 'union', 0.5).mask)).toEqual([1, 1, 1, 0]);
+    // Union is the OR of thresholded members, checked directly.
+    const or = members[0]!.map((_, p) => (members.some((m) => m[p]! > 0.5) ? 1 : 0));
+    expect(Array.from(aggregate(stats, 'union', 0.5).mask)).toEqual(Array.from(or));
+  });
+
+  it('computes uncertainty: std, vote disagreement and entropy of the mean', () => {
+    const u = aggregate(stats, 'mean', 0.5).uncertainty;
+    // pixel 0: values 0.9, 0.8, 0.7 -> population std sqrt(0.02/3)
+    expect(u.std[0]).toBeCloseTo(Math.sqrt(0.02 / 3), 5);
+    expect(u.disagreement[0]).toBeCloseTo(0, 6); // unanimous
+    expect(u.disagreement[1]).toBeCloseTo(2 / 3, 5); // 1 - |2/3 - 1|
+    expect(u.entropy[0]).toBeCloseTo(-(0.8 * Math.log2(0.8) + 0.2 * Math.log2(0.2)), 5);
+    expect(binaryEntropy(0.5)).toBe(1);
+    expect(binaryEntropy(0)).toBe(0);
+  });
+
+  it('honours member weights, and per-mode grouping gives each mode an equal say', () => {
+    const weighted = memberStatistics(members, 0.5, [0, 0, 1]);
+    expect(Array.from(aggregate(weighted, 'vote', 0.5).mask)).toEqual([1, 0, 1, 0]);
+    // Two members of mode A, one of mode B: B's member gets weight 1/2, A's 1/4 each.
+    expect(perModeWeights(['A', 'A', 'B'])).toEqual([0.25, 0.25, 0.5]);
+    const grouped = memberStatistics(members, 0.5, perModeWeights(['A', 'A', 'B']));
+    expect(grouped.mean[2]).toBeCloseTo(0.25 * 0.2 + 0.25 * 0.1 + 0.5 * 0.6, 6);
+  });
+
+  it('rejects mismatched outputs and bad weights', () => {
+    expect(() => memberStatistics([f(1, 2), f(1)], 0.5)).toThrow(/member 1: output has 1 pixels, expected 2/);
+    expect(() => memberStatistics(members, 0.5, [1, 1])).toThrow(
+      /aggregation\.weights: 2 weights for 3 members/,
+    );
+    expect(() => memberStatistics(members, 0.5, [0, 0, 0])).toThrow(/all weights are zero/);
+  });
+});

@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { QuorumInputError } from '../src/errors';
+import { BlendAccumulator, extractWindow, planTiles, reflectIndex, windowWeights } from '../src/tiling';
+
+const ramp = (w: number, h: number) =>
+  Float32Array.from({ length: w * h }, (_, i) => (i % w) * 0.25 + Math.floor(i / w) * 1.5);
+
+function reassemble(
+  img: Float32Array,
+  w: number,
+  h: number,
+  tile: number,
+  halo: number,
+  kind: 'gaussian' | 'taper',
+) {
+  const plan = planTiles(w, h, { tile, halo, multiple: 8 });
+  const acc = new BlendAccumulator(plan, 1, kind);
+  const buf = new Float32Array(plan.tileWidth * plan.tileHeight);
+  for (const win of plan.windows) acc.add(win, [extractWindow(img, plan, win, buf)]);
+  return { plan, out: acc.finish()[0]! };
+}
+
+describe('tile plan', () => {
+  it('covers every pixel, keeps windows inside large axes and aligned to the size multiple', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 20 }),
+        (w, h, t8, halo) => {
+          const tile = t8 * 8 * 4;
+          fc.pre(2 * halo < tile);
+          const plan = planTiles(w, h, { tile, halo, multiple: 8 });
+          expect(plan.tileWidth % 8).toBe(0);
+          expect(plan.tileHeight % 8).toBe(0);
+          expect(plan.tileWidth).toBeLessThanOrEqual(tile);
+          const covered = new Uint8Array(w * h);
+          for (const win of plan.windows) {
+            expect(win.x).toBeGreaterThanOrEqual(0);
+            expect(win.y).toBeGreaterThanOrEqual(0);
+            if (w > plan.tileWidth) expect(win.x + plan.tileWidth).toBeLessThanOrEqual(w);
+            if (h > plan.tileHeight) expect(win.y + plan.tileHeight).toBeLessThanOrEqual(h);
+            for (let y = win.y; y < Math.min(h, win.y + plan.tileHeight); y++)
+              for (let x = win.x; x < Math.min(w, win.x + plan.tileWidth); x++) covered[y * w + x] = 1;
+          }
+          expect(covered.every((c) => c === 1)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('steps by tile - 2*halo with the last window flush with the edge', () => {
+    const plan = planTiles(300, 64, { tile: 128, halo: 16, multiple: 16 });
+    expect(plan.windows.map((w) => w.x)).toEqual([0, 96, 172]);
+    expect(plan.tileHeight).toBe(64);
+  });
+
+  it('rejects a tile that is not a multiple, a halo too wide, and an empty image', () => {
+    expect(() => planTiles(10, 10, { tile: 100, halo: 0, multiple: 16 })).toThrow(
+      /tiling\.tile: 100 is not a positive multiple of 16/,
+    );
+    expect(() => planTiles(10, 10, { tile: 64, halo: 32, multiple: 16 })).toThrow(/tiling\.halo/);
+    expect(() => planTiles(0, 10, { tile: 64, halo: 0, multiple: 16 })).toThrow(QuorumInputError);
+  });
+});
+
+describe('reflect padding', () => {
+  it('mirrors without repeating the edge, for any offset', () => {
+    expect([-3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7].map((i) => reflectIndex(i, 4))).toEqual([
+      3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1,
+    ]);
+    expect(reflectIndex(5, 1)).toBe(0);
+  });
+
+  it('pads an image smaller than the tile by reflection', () => {
+    const img = Float32Array.from([1, 2, 3, 4, 5, 6]); // 3x2
+    const plan = planTiles(3, 2, { tile: 64, halo: 0, multiple: 4 });
+    expect([plan.tileWidth, plan.tileHeight]).toEqual([4, 4]);
+    const win = extractWindow(img, plan, plan.windows[0]!);
+    expect(Array.from(win)).toEqual([1, 2, 3, 2, 4, 5, 6, 5, 1, 2, 3, 2, 4, 5, 6, 5]);
+  });
+});
+
+describe('blending', () => {
+  it.each(['gaussian', 'taper'] as const)(
+    'reassembles an identity prediction exactly (%s), for any size',
+    (kind) => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 200 }),
+          fc.integer({ min: 1, max: 200 }),
+          fc.integer({ min: 0, max: 15 }),
+          (w, h, halo) => {
+            const img = ramp(w, h);
+            const { out } = reassemble(img, w, h, 64, halo, kind);
+            for (let i = 0; i < img.length; i++)
+              expect(Math.abs(out[i]! - img[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(img[i]!)));
+          },
+        ),
+        { numRuns: 40 },
+      );
+    },
+  );
+
+  it('hides seams: a prediction that differs per window changes smoothly across the overlap with taper weights', () => {
+    const w = 200;
+    const plan = planTiles(w, 1, { tile: 64, halo: 16, multiple: 8 });
+    const acc = new BlendAccumulator(plan, 1, 'taper');
+    // Each window predicts a constant equal to its index: a hard seam without blending.
+    for (const [i, win] of plan.windows.entries()) {
+      acc.add(win, [new Float32Array(plan.tileWidth * plan.tileHeight).fill(i)]);
+    }
+    const out = acc.finish()[0]!;
+    let maxJump = 0;
+    for (let x = 1; x < w; x++) maxJump = Math.max(maxJump, Math.abs(out[x]! - out[x - 1]!));
+    // Without blending this is a unit step; blended, it is spread across the overlap (the last window overlaps
+    // its neighbour by less than 2*halo, hence not exactly 1/32).
+    expect(maxJump).toBeLessThan(0.1);
+    expect(out[0]).toBeCloseTo(0, 6);
+    expect(out[w - 1]).toBeCloseTo(plan.windows.length - 1, 6);
+  });
+
+  it('weights are positive everywhere and peak at the window centre', () => {
+    const plan = planTiles(64, 64, { tile: 64, halo: 8, multiple: 8 });
+    for (const kind of ['gaussian', 'taper'] as const) {
+      const wts = windowWeights(plan, kind);
+      expect(Math.min(...wts)).toBeGreaterThan(0);
+      expect(wts[32 * 64 + 32]).toBeCloseTo(Math.max(...wts), 6);
+    }
+  });
+});
