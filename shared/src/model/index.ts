@@ -1,0 +1,3 @@
+export * from './config';
+export * from './load';
+export * from './unet';
