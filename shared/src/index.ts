@@ -9,3 +9,4 @@ export * from './random';
 export * from './aggregate';
 export * from './normalize';
 export * from './tiling';
+export * from './inference';

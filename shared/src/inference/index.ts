@@ -1,0 +1,4 @@
+export * from './flips';
+export * from './pipeline';
+export * from './runner';
+export * from './tf-runner';
