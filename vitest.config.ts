@@ -24,6 +24,18 @@ export default defineConfig({
       },
       {
         test: {
+          // The edge worker, run in workerd through miniflare (bundled once by wrangler in the global setup).
+          name: 'edge',
+          root: './edge',
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           root: './test',
           include: ['**/*.test.ts'],

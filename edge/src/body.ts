@@ -1,0 +1,52 @@
+import { HttpError } from './http';
+
+/**
+ * Read a request body of at most `max` bytes. A declared Content-Length over the limit is refused before reading
+ * anything; a chunked body is counted as it arrives and abandoned the moment it passes the limit, so an oversized
+ * body never sits in the isolate's 128 MB of memory.
+ */
+export async function readLimited(request: Request, max: number, what: string): Promise<Uint8Array> {
+  const declared = request.headers.get('Content-Length');
+  if (declared !== null && Number(declared) > max) throw tooLarge(what, max);
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      throw tooLarge(what, max);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+export function tooLarge(what: string, max: number): HttpError {
+  return new HttpError(413, `${what} is larger than the limit of ${max} bytes`);
+}
+
+export async function readJson(request: Request, max: number, what: string): Promise<unknown> {
+  const bytes = await readLimited(request, max, what);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new HttpError(400, `${what} is not valid JSON`);
+  }
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
