@@ -55,7 +55,12 @@ export function createProgressReporter(
     } else if (e.phase === 'upload' && e.detail) {
       stream.write(`uploaded ${e.detail} (${amount(e.done, e)} of ${amount(e.total, e)})\n`);
     } else if (started && e.done === 0) {
-      const what = e.phase === 'upload' && e.total === 0 ? ': nothing to upload' : ` ${count(e)}`;
+      const what =
+        e.phase === 'upload' && e.total === 0
+          ? ': nothing to upload'
+          : e.phase === 'manifest' || e.phase === 'promote'
+            ? ''
+            : ` ${count(e)}`;
       stream.write(`${LABEL[e.phase]}${e.detail ? ` ${e.detail}` : ''}${what}\n`);
     }
   };
