@@ -1,0 +1,64 @@
+import { QuorumInputError } from '../errors';
+import type { ObjectRow } from './objects';
+
+export interface CsvOptions {
+  /** Digits after the decimal point for the non-integer columns (centroids, means). Default 3. */
+  decimals?: number;
+  /** When given, a leading `image` column with this value on every row, to concatenate tables of many images. */
+  image?: string;
+}
+
+/** Columns in output order: the `ObjectRow` field names, so a parsed CSV maps back onto the rows. */
+export const OBJECT_COLUMNS = [
+  'id',
+  'area',
+  'centroidX',
+  'centroidY',
+  'bboxX',
+  'bboxY',
+  'bboxWidth',
+  'bboxHeight',
+  'meanIntensity',
+  'meanUncertainty',
+] as const satisfies readonly (keyof ObjectRow)[];
+
+const FRACTIONAL: ReadonlySet<string> = new Set([
+  'centroidX',
+  'centroidY',
+  'meanIntensity',
+  'meanUncertainty',
+]);
+
+/**
+ * The object table as RFC 4180 CSV: a header line, CRLF line ends (also after the last record), fields quoted
+ * only when they contain a comma, a double quote, CR or LF (quotes doubled). Fractional columns are written with a
+ * fixed number of decimals so files diff cleanly and do not carry float noise; a null mean is an empty field.
+ */
+export function objectsToCsv(rows: readonly ObjectRow[], options: CsvOptions = {}): string {
+  const decimals = options.decimals ?? 3;
+  if (!Number.isInteger(decimals) || decimals < 0 || decimals > 20) {
+    throw new QuorumInputError('invalid-value', 'decimals', `is ${decimals}; want an integer in 0..20`);
+  }
+  const lead = options.image === undefined ? [] : [csvField(options.image)];
+  const lines = [[...(lead.length ? ['image'] : []), ...OBJECT_COLUMNS].join(',')];
+  for (const row of rows) {
+    const fields = OBJECT_COLUMNS.map((c) => {
+      const v = row[c];
+      if (v === null) return '';
+      return FRACTIONAL.has(c) ? fixed(v, decimals) : String(v);
+    });
+    lines.push([...lead, ...fields].join(','));
+  }
+  return lines.map((l) => l + '\r\n').join('');
+}
+
+/** `toFixed` without the "-0.000" it gives for tiny negative values. */
+function fixed(v: number, decimals: number): string {
+  const s = v.toFixed(decimals);
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+}
+
+/** One RFC 4180 field. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}

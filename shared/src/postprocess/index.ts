@@ -1,0 +1,23 @@
+// Post-processing: probability map -> mask -> instance labels -> object table. Pure functions on typed arrays.
+export * from './csv';
+export * from './fill-holes';
+export * from './label';
+export {
+  type Connectivity,
+  type FloatMap,
+  type LabelImage,
+  type LabelImage16,
+  type LabelImage32,
+  labelsToMask,
+  MAX_LABEL_16,
+  type Map2D,
+  type Mask,
+  type ProbabilityMap,
+  toUint16Labels,
+  toUint32Labels,
+} from './map2d';
+export * from './objects';
+export * from './pipeline';
+export * from './relabel';
+export * from './remove-small';
+export * from './threshold';
