@@ -10,3 +10,6 @@ export * from './aggregate';
 export * from './normalize';
 export * from './tiling';
 export * from './inference';
+export * from './image';
+export * from './metrics';
+export * from './postprocess';

@@ -1,4 +1,5 @@
 export * from './flips';
 export * from './pipeline';
 export * from './runner';
+export * from './segment';
 export * from './tf-runner';

@@ -1,0 +1,79 @@
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { QuorumInputError } from '@quorum/shared';
+import { BACKEND_REQUESTS, selectBackend } from '../backend';
+import { loadSample, openDataset } from '../data/dataset';
+import { configDifferences, type TrainConfig } from '../ensemble/config';
+import { exportEnsemble } from '../ensemble/export';
+import { ensembleLayout } from '../ensemble/layout';
+import { readJson, writeJsonAtomic } from '../store/files';
+import { choiceFlag, parseFlags, requireFlag } from './args';
+
+export const ASSEMBLE_HELP = `quorum assemble --out DIR PART_DIR... [--name N] [--version V] [--aggregate RULE] [--data DIR]
+
+Merge members trained separately (e.g. one per SLURM array task with quorum train --members ID) into one
+ensemble and export it. Every part must come from the same quorum train options (same train-config.json).
+  --data DIR   labelled data for the quantization check on its test split (default: the data the parts used)
+`;
+
+export async function assembleCommand(argv: string[], log: (s: string) => void): Promise<void> {
+  const { values: v, positionals } = parseFlags(argv, {
+    out: { type: 'string' },
+    name: { type: 'string' },
+    version: { type: 'string' },
+    aggregate: { type: 'string' },
+    data: { type: 'string' },
+    backend: { type: 'string' },
+  });
+  if (v.help) return log(ASSEMBLE_HELP);
+  const outDir = resolve(requireFlag(v.out, '--out'));
+  if (positionals.length === 0)
+    throw new QuorumInputError('missing', 'PART_DIR', 'give at least one training folder to assemble');
+  const out = ensembleLayout(outDir);
+  let config: TrainConfig | null = existsSync(out.config) ? readJson<TrainConfig>(out.config) : null;
+  let partition: unknown = existsSync(out.partition) ? readJson(out.partition) : null;
+  for (const partDir of positionals.map((p) => resolve(p))) {
+    const part = ensembleLayout(partDir);
+    if (!existsSync(part.config))
+      throw new QuorumInputError('missing', part.config, 'not found: not a quorum train output folder');
+    const partConfig = readJson<TrainConfig>(part.config);
+    if (config) {
+      const diffs = configDifferences(config, partConfig);
+      if (diffs.length)
+        throw new QuorumInputError(
+          'mismatch',
+          partDir,
+          `was trained with other options (${diffs.slice(0, 5).join(', ')} differ)`,
+        );
+    } else config = partConfig;
+    const partPartition = readJson(part.partition);
+    if (partition && configDifferences(partition, partPartition).length)
+      throw new QuorumInputError('mismatch', partDir, 'has a different partition');
+    partition = partPartition;
+    const ids = existsSync(join(partDir, 'checkpoints')) ? readdirSync(join(partDir, 'checkpoints')) : [];
+    for (const id of ids.filter((id) => existsSync(part.memberInfo(id)))) {
+      if (existsSync(out.memberInfo(id))) continue;
+      mkdirSync(join(outDir, 'checkpoints'), { recursive: true });
+      cpSync(part.checkpoint(id), out.checkpoint(id), { recursive: true });
+      log(`member ${id}: from ${partDir}`);
+    }
+  }
+  writeJsonAtomic(out.config, config);
+  writeJsonAtomic(out.partition, partition);
+  const backend = await selectBackend(choiceFlag(v.backend, '--backend', BACKEND_REQUESTS, 'auto'));
+  log(`backend: ${backend.name} (${backend.detail})`);
+  const ds = openDataset(v.data ? resolve(v.data) : config!.data.dir);
+  const column = config!.modes.kind === 'column' ? config!.modes.column : null;
+  const manifest = await exportEnsemble({
+    outDir,
+    name: v.name ?? config!.name,
+    version: v.version ?? '1.0.0',
+    rule: choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean'),
+    testSamples: ds.entries
+      .filter((e) => e.split === 'test')
+      .map((e) => loadSample(e, config!.normalization)),
+    modeOf: (id) => (column ? (ds.entries.find((e) => e.id === id)?.meta[column] ?? 'unknown') : 'all'),
+    log,
+  });
+  log(`wrote ${out.manifest}: ${manifest.members.length} members`);
+}

@@ -1,0 +1,189 @@
+import { resolve } from 'node:path';
+import {
+  DEFAULT_NORMALIZATION,
+  DEFAULT_UNET,
+  QuorumInputError,
+  sizeMultiple,
+  WEIGHT_DTYPES,
+} from '@quorum/shared';
+import { BACKEND_REQUESTS, selectBackend } from '../backend';
+import { loadSample, openDataset } from '../data/dataset';
+import type { TrainConfig } from '../ensemble/config';
+import { exportEnsemble } from '../ensemble/export';
+import type { ModeRequest } from '../ensemble/modes';
+import { trainEnsemble } from '../ensemble/train-ensemble';
+import { choiceFlag, intFlag, numberFlag, parseFlags, requireFlag } from './args';
+import { trainingProgress } from './progress';
+
+export const TRAIN_HELP = `quorum train --data DIR --out DIR [options]
+
+Train the mode-fold deep ensemble (Kaminski et al., MIDL 2021): split the training images by mode, split each
+mode into K folds, train one U-Net per (mode, fold) with the held-out fold for early stopping, then export.
+Rerunning the same command resumes: finished members are skipped, the member in progress continues.
+
+Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreground), optional DIR/metadata.csv
+       with an id column, a mode column and a split column (split=test rows are never trained on).
+
+  --mode-column NAME   metadata column holding each image's mode (e.g. acquisition)
+  --modes N            discover N modes from image features (without either flag: discover and choose N)
+  --folds K            folds per mode (default 3; lowered for small modes)
+  --epochs N           maximum epochs per member (default 50)
+  --steps N            training steps per epoch (default 20)
+  --patience N         stop after N epochs without a better validation Dice (default 10)
+  --patch P            training patch size (default 128)
+  --batch B            patches per step (default 4)
+  --base-filters F     filters of the first U-Net level (default ${DEFAULT_UNET.baseFilters})
+  --depth D            U-Net depth (pooling steps, default ${DEFAULT_UNET.depth})
+  --batchnorm          BatchNorm after each conv (default on; --no-batchnorm to disable)
+  --upsampling KIND    transpose | nearest (default ${DEFAULT_UNET.upsampling})
+  --lr X               Adam learning rate (default 0.001)
+  --seed S             seed of the split, initialisation and augmentation (default 0)
+  --tile T --halo H    inference tile and overlap (defaults 256 and 16)
+  --backend B          ${BACKEND_REQUESTS.join(' | ')} (default auto)
+  --members LIST       comma-separated member ids to train (scale-out); export waits for all
+  --quantize Q         auto | ${WEIGHT_DTYPES.join(' | ')} (default auto: smallest with Dice drop <= 0.005)
+  --aggregate RULE     default aggregation rule written to the manifest: mean | vote | union (default mean)
+  --name N --version V ensemble name and version in the manifest (defaults: the --out folder's name, 1.0.0)
+  --no-export          train only; do not export when all members are done
+`;
+
+export async function trainCommand(argv: string[], log: (s: string) => void): Promise<void> {
+  const { values: v } = parseFlags(argv, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    'mode-column': { type: 'string' },
+    modes: { type: 'string' },
+    folds: { type: 'string' },
+    epochs: { type: 'string' },
+    steps: { type: 'string' },
+    patience: { type: 'string' },
+    patch: { type: 'string' },
+    batch: { type: 'string' },
+    'base-filters': { type: 'string' },
+    depth: { type: 'string' },
+    batchnorm: { type: 'boolean' },
+    'no-batchnorm': { type: 'boolean' },
+    upsampling: { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    tile: { type: 'string' },
+    halo: { type: 'string' },
+    backend: { type: 'string' },
+    members: { type: 'string' },
+    quantize: { type: 'string' },
+    aggregate: { type: 'string' },
+    name: { type: 'string' },
+    version: { type: 'string' },
+    'no-export': { type: 'boolean' },
+    baselines: { type: 'boolean' },
+  });
+  if (v.help) return log(TRAIN_HELP);
+  const dataDir = resolve(requireFlag(v.data, '--data'));
+  const outDir = resolve(requireFlag(v.out, '--out'));
+  if (v['mode-column'] && v.modes)
+    throw new QuorumInputError('invalid-value', '--modes', 'give either --mode-column or --modes, not both');
+  if (v.baselines)
+    throw new QuorumInputError(
+      'unsupported',
+      '--baselines',
+      'is not implemented yet; use quorum evaluate for the ensemble alone',
+    );
+  const modes: ModeRequest = v['mode-column']
+    ? { kind: 'column', column: v['mode-column'] }
+    : { kind: 'discovered', modes: v.modes ? intFlag(v.modes, '--modes', 1, 1, 32) : null };
+  const depth = intFlag(v.depth, '--depth', DEFAULT_UNET.depth, 1, 6);
+  const multiple = sizeMultiple({ depth });
+  const patch = intFlag(v.patch, '--patch', 128, multiple, 1024);
+  if (patch % multiple)
+    throw new QuorumInputError(
+      'invalid-value',
+      '--patch',
+      `${patch} must be a multiple of 2^depth = ${multiple}`,
+    );
+  const tile = intFlag(v.tile, '--tile', 256, multiple, 2048);
+  if (tile % multiple)
+    throw new QuorumInputError(
+      'invalid-value',
+      '--tile',
+      `${tile} must be a multiple of 2^depth = ${multiple}`,
+    );
+  const backendRequest = choiceFlag(v.backend, '--backend', BACKEND_REQUESTS, 'auto');
+  const config: Omit<TrainConfig, 'data' | 'modes'> & { dataDir: string; modes: ModeRequest } = {
+    name:
+      v.name ??
+      outDir
+        .split('/')
+        .pop()!
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-'),
+    dataDir,
+    modes,
+    folds: intFlag(v.folds, '--folds', 3, 2, 20),
+    seed: intFlag(v.seed, '--seed', 0, 0, 2 ** 31 - 1),
+    architecture: {
+      depth,
+      baseFilters: intFlag(v['base-filters'], '--base-filters', DEFAULT_UNET.baseFilters, 1, 128),
+      batchNorm: v['no-batchnorm'] ? false : (v.batchnorm ?? DEFAULT_UNET.batchNorm),
+      upsampling: choiceFlag(
+        v.upsampling,
+        '--upsampling',
+        ['transpose', 'nearest'] as const,
+        DEFAULT_UNET.upsampling,
+      ),
+      inputChannels: 1,
+    },
+    normalization: DEFAULT_NORMALIZATION,
+    tiling: { tile, halo: intFlag(v.halo, '--halo', 16, 0, tile / 2 - 1), blend: 'gaussian' },
+    patch,
+    batch: intFlag(v.batch, '--batch', 4, 1, 256),
+    stepsPerEpoch: intFlag(v.steps, '--steps', 20, 1),
+    epochs: intFlag(v.epochs, '--epochs', 50, 1),
+    patience: intFlag(v.patience, '--patience', 10, 1),
+    learningRate: numberFlag(v.lr, '--lr', 1e-3, 1e-7, 1),
+    loss: { dice: 1, bce: 1 },
+    augment: { geometric: true, intensityJitter: 0.1 },
+    quantize: choiceFlag(v.quantize, '--quantize', ['auto', ...WEIGHT_DTYPES] as const, 'auto'),
+  };
+  const rule = choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean');
+  const backend = await selectBackend(backendRequest);
+  log(
+    `backend: ${backend.name} (${backend.detail})${backend.fallbacks.length ? `; skipped ${backend.fallbacks.join('; ')}` : ''}`,
+  );
+  const only = v.members
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const outcome = await trainEnsemble({
+    outDir,
+    config,
+    ...(only ? { only } : {}),
+    log,
+    onProgress: trainingProgress(),
+  });
+  if (outcome.missing.length) {
+    log(
+      `${outcome.missing.length} member(s) not trained yet: ${outcome.missing.join(', ')}; export waits for them (quorum assemble merges separately trained parts)`,
+    );
+    return;
+  }
+  if (v['no-export']) return log('all members trained; skipping export (--no-export)');
+  const ds = openDataset(dataDir);
+  const test = ds.entries.filter((e) => e.split === 'test');
+  const column = modes.kind === 'column' ? modes.column : null;
+  const manifest = await exportEnsemble({
+    outDir,
+    name: config.name,
+    version: v.version ?? '1.0.0',
+    rule,
+    testSamples: test.map((e) => loadSample(e, config.normalization)),
+    modeOf: (id) => (column ? (ds.entries.find((e) => e.id === id)?.meta[column] ?? 'unknown') : 'all'),
+    log,
+  });
+  const m = manifest.metrics;
+  log(
+    `wrote ${outDir}/ensemble.json: ${manifest.members.length} members, ${manifest.quantization.dtype} weights` +
+      (m
+        ? `; test Dice ${m.dice.toFixed(4)}, object F1 ${m.objectF1.toFixed(4)}, PR-AUC ${m.prAuc.toFixed(4)} on ${m.images} images`
+        : ''),
+  );
+}

@@ -1,0 +1,55 @@
+import { type Random, reflectIndex } from '@quorum/shared';
+
+/**
+ * On-the-fly augmentation for training patches, driven by a seeded stream so a member's batches are reproducible:
+ * a random crop (reflect-padding images smaller than the patch), one of the 8 flip/90-degree-rotation symmetries,
+ * and an intensity gain/offset jitter on the normalised image (microscope brightness varies between sessions).
+ */
+export interface AugmentOptions {
+  patch: number;
+  /** Apply random flips and 90-degree rotations. */
+  geometric: boolean;
+  /** Maximum relative gain change and offset (in normalised units); 0 disables. */
+  intensityJitter: number;
+}
+
+export interface PatchSource {
+  width: number;
+  height: number;
+  image: Float32Array;
+  mask: Uint8Array;
+}
+
+/** Write one augmented patch into `img` and `mask` (patch*patch each, row-major). */
+export function samplePatch(
+  src: PatchSource,
+  opts: AugmentOptions,
+  rng: Random,
+  img: Float32Array,
+  mask: Float32Array,
+): void {
+  const p = opts.patch;
+  const x0 = src.width > p ? rng.int(src.width - p + 1) : 0;
+  const y0 = src.height > p ? rng.int(src.height - p + 1) : 0;
+  const sym = opts.geometric ? rng.int(8) : 0;
+  const transpose = (sym & 4) !== 0;
+  const flipX = (sym & 1) !== 0;
+  const flipY = (sym & 2) !== 0;
+  const gain = opts.intensityJitter ? 1 + (rng.next() * 2 - 1) * opts.intensityJitter : 1;
+  const offset = opts.intensityJitter ? (rng.next() * 2 - 1) * opts.intensityJitter * 0.5 : 0;
+  for (let y = 0; y < p; y++) {
+    for (let x = 0; x < p; x++) {
+      // (u, v) = the source offset inside the crop for output pixel (x, y) under the chosen symmetry.
+      let u = transpose ? y : x;
+      let v = transpose ? x : y;
+      if (flipX) u = p - 1 - u;
+      if (flipY) v = p - 1 - v;
+      const sx = reflectIndex(x0 + u, src.width);
+      const sy = reflectIndex(y0 + v, src.height);
+      const s = sy * src.width + sx;
+      const o = y * p + x;
+      img[o] = src.image[s]! * gain + offset;
+      mask[o] = src.mask[s]!;
+    }
+  }
+}

@@ -1,0 +1,175 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  buildUNet,
+  createRandom,
+  type MemberPlan,
+  sizeMultiple,
+  type TilingSpec,
+  type UNetConfig,
+} from '@quorum/shared';
+import * as tf from '@tensorflow/tfjs';
+import type { LoadedSample } from '../data/dataset';
+import { readJson, writeJsonAtomic } from '../store/files';
+import { readModelDir, writeModelDir } from '../store/model-dir';
+import { type AugmentOptions, samplePatch } from './augment';
+import { type LossWeights, segmentationLoss } from './loss';
+import { validationDice } from './validate';
+
+/**
+ * Train one ensemble member: Adam on augmented patches of the member's training images, validation Dice on its
+ * held-out fold after every epoch, early stopping with patience, and the best epoch's weights kept.
+ *
+ * Crash safety: after each epoch the current weights and loop state go to `workDir/last` and the best weights to
+ * `workDir/best`, each swapped in atomically. A rerun resumes from `last` (Adam's moments restart; the augmentation
+ * stream does not, as each epoch draws from its own seeded stream), so a kill loses at most one epoch.
+ */
+export interface MemberTrainingOptions {
+  architecture: UNetConfig;
+  tiling: TilingSpec;
+  patch: number;
+  batch: number;
+  stepsPerEpoch: number;
+  epochs: number;
+  patience: number;
+  learningRate: number;
+  seed: number;
+  loss: LossWeights;
+  augment: Omit<AugmentOptions, 'patch'>;
+}
+
+export interface EpochReport {
+  member: string;
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  validationDice: number | null;
+  bestDice: number | null;
+  /** Seconds per step, measured over this run. */
+  secondsPerStep: number;
+}
+
+export interface MemberResult {
+  id: string;
+  validationDice: number;
+  bestEpoch: number;
+  epochsRun: number;
+  seconds: number;
+}
+
+interface LoopState {
+  epoch: number;
+  bestDice: number;
+  bestEpoch: number;
+  sinceBest: number;
+  seconds: number;
+}
+
+export async function trainMember(
+  plan: MemberPlan,
+  samples: ReadonlyMap<string, LoadedSample>,
+  opts: MemberTrainingOptions,
+  workDir: string,
+  onProgress: (r: EpochReport) => void = () => {},
+): Promise<{ result: MemberResult; model: tf.LayersModel }> {
+  const train = plan.trainIds.map((id) => samples.get(id)!);
+  const val = plan.validationIds.map((id) => samples.get(id)!);
+  const memberSeed = createRandom(opts.seed)
+    .fork(`member:${plan.id}`)
+    .int(2 ** 31);
+  const model = buildUNet(opts.architecture, memberSeed);
+  const lastDir = join(workDir, 'last');
+  const bestDir = join(workDir, 'best');
+  const statePath = join(workDir, 'state.json');
+  let state: LoopState = { epoch: 0, bestDice: -1, bestEpoch: -1, sinceBest: 0, seconds: 0 };
+  if (existsSync(statePath) && existsSync(join(lastDir, 'model.json'))) {
+    state = readJson<LoopState>(statePath);
+    const resumed = await readModelDir(lastDir);
+    model.setWeights(resumed.getWeights());
+    resumed.dispose();
+  }
+  model.compile({ optimizer: tf.train.adam(opts.learningRate), loss: segmentationLoss(opts.loss) });
+
+  const p = opts.patch;
+  const xs = new Float32Array(opts.batch * p * p);
+  const ys = new Float32Array(opts.batch * p * p);
+  const multiple = sizeMultiple(opts.architecture);
+  let stepsTimed = 0;
+  let timeStepping = 0;
+  while (state.epoch < opts.epochs && state.sinceBest < opts.patience) {
+    const rng = createRandom(memberSeed).fork(`epoch:${state.epoch}`);
+    const started = performance.now();
+    let lossSum = 0;
+    for (let step = 0; step < opts.stepsPerEpoch; step++) {
+      for (let b = 0; b < opts.batch; b++) {
+        const src = train[rng.int(train.length)]!;
+        samplePatch(
+          src,
+          { ...opts.augment, patch: p },
+          rng,
+          xs.subarray(b * p * p, (b + 1) * p * p),
+          ys.subarray(b * p * p, (b + 1) * p * p),
+        );
+      }
+      const t0 = performance.now();
+      const x = tf.tensor4d(xs, [opts.batch, p, p, 1]);
+      const y = tf.tensor4d(ys, [opts.batch, p, p, 1]);
+      const loss = (await model.trainOnBatch(x, y)) as number;
+      x.dispose();
+      y.dispose();
+      timeStepping += performance.now() - t0;
+      stepsTimed++;
+      lossSum += loss;
+      if (!Number.isFinite(loss))
+        throw new Error(`member ${plan.id}: loss became ${loss} at epoch ${state.epoch + 1}; lower --lr`);
+      onProgress({
+        member: plan.id,
+        epoch: state.epoch + 1,
+        epochs: opts.epochs,
+        step: step + 1,
+        steps: opts.stepsPerEpoch,
+        loss: lossSum / (step + 1),
+        validationDice: null,
+        bestDice: state.bestDice >= 0 ? state.bestDice : null,
+        secondsPerStep: timeStepping / stepsTimed / 1000,
+      });
+    }
+    const dice = await validationDice(model, val, opts.tiling, multiple);
+    state.epoch++;
+    state.seconds += (performance.now() - started) / 1000;
+    if (dice > state.bestDice) {
+      state = { ...state, bestDice: dice, bestEpoch: state.epoch, sinceBest: 0 };
+      await writeModelDir(bestDir, model);
+    } else {
+      state.sinceBest++;
+    }
+    await writeModelDir(lastDir, model);
+    writeJsonAtomic(statePath, state);
+    onProgress({
+      member: plan.id,
+      epoch: state.epoch,
+      epochs: opts.epochs,
+      step: opts.stepsPerEpoch,
+      steps: opts.stepsPerEpoch,
+      loss: lossSum / opts.stepsPerEpoch,
+      validationDice: dice,
+      bestDice: state.bestDice,
+      secondsPerStep: timeStepping / Math.max(1, stepsTimed) / 1000,
+    });
+  }
+  model.dispose();
+  const best = await readModelDir(bestDir);
+  rmSync(lastDir, { recursive: true, force: true });
+  return {
+    result: {
+      id: plan.id,
+      validationDice: state.bestDice,
+      bestEpoch: state.bestEpoch,
+      epochsRun: state.epoch,
+      seconds: state.seconds,
+    },
+    model: best,
+  };
+}
