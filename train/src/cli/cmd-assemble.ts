@@ -8,6 +8,7 @@ import { exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
 import { readJson, writeJsonAtomic } from '../store/files';
 import { choiceFlag, parseFlags, requireFlag } from './args';
+import { defaultName } from './cmd-train';
 
 export const ASSEMBLE_HELP = `quorum assemble --out DIR PART_DIR... [--name N] [--version V] [--aggregate RULE] [--data DIR]
 
@@ -66,7 +67,7 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
   const column = config!.modes.kind === 'column' ? config!.modes.column : null;
   const manifest = await exportEnsemble({
     outDir,
-    name: v.name ?? config!.name,
+    name: v.name ?? defaultName(outDir),
     version: v.version ?? '1.0.0',
     rule: choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean'),
     testSamples: ds.entries

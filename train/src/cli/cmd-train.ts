@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import {
   DEFAULT_NORMALIZATION,
   DEFAULT_UNET,
@@ -46,6 +46,16 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --name N --version V ensemble name and version in the manifest (defaults: the --out folder's name, 1.0.0)
   --no-export          train only; do not export when all members are done
 `;
+
+/** The manifest name when --name is absent: the output folder's name, made URL-safe. */
+export function defaultName(outDir: string): string {
+  return (
+    basename(outDir)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+/, '') || 'ensemble'
+  );
+}
 
 export async function trainCommand(argv: string[], log: (s: string) => void): Promise<void> {
   const { values: v } = parseFlags(argv, {
@@ -109,13 +119,6 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     );
   const backendRequest = choiceFlag(v.backend, '--backend', BACKEND_REQUESTS, 'auto');
   const config: Omit<TrainConfig, 'data' | 'modes'> & { dataDir: string; modes: ModeRequest } = {
-    name:
-      v.name ??
-      outDir
-        .split('/')
-        .pop()!
-        .toLowerCase()
-        .replace(/[^a-z0-9-]+/g, '-'),
     dataDir,
     modes,
     folds: intFlag(v.folds, '--folds', 3, 2, 20),
@@ -172,7 +175,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
   const column = modes.kind === 'column' ? modes.column : null;
   const manifest = await exportEnsemble({
     outDir,
-    name: config.name,
+    name: v.name ?? defaultName(outDir),
     version: v.version ?? '1.0.0',
     rule,
     testSamples: test.map((e) => loadSample(e, config.normalization)),

@@ -7,7 +7,6 @@ import type { MemberTrainingOptions } from '../training/member';
  * the same config resumes; a rerun with a different one is refused instead of mixing two ensembles' members.
  */
 export interface TrainConfig {
-  name: string;
   data: { dir: string; trainIdsHash: string; trainImages: number };
   modes:
     | { kind: 'column'; column: string }

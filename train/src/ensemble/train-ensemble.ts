@@ -118,6 +118,8 @@ export async function trainEnsemble(req: TrainEnsembleRequest): Promise<TrainEns
     `partition: ${partition.modes.map((m) => `${m.name} (${m.folds.flat().length} images, ${m.folds.length} folds)`).join(', ')}; ${plans.length} members`,
   );
   const byId = new Map(entries.map((e) => [e.id, e]));
+  // Decode every image the selected members need before training any: bad data fails in seconds, not after hours.
+  for (const id of new Set(selected.flatMap((p) => [...p.trainIds, ...p.validationIds]))) load(byId.get(id)!);
   const trained: string[] = [];
   const skipped: string[] = [];
   for (const plan of selected) {

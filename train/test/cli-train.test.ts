@@ -1,0 +1,261 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { decodeImage, manifestFiles, parseManifest } from '@quorum/shared';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/cli';
+import { makeDataDir, TINY } from './helpers/data';
+
+const BIN = resolve(__dirname, '../bin/quorum.js');
+
+async function run(args: string[]): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  const code = await main(args, (s) => out.push(s));
+  return { code, out };
+}
+
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+
+describe('quorum train / assemble / segment, end to end on tiny members', () => {
+  const data = makeDataDir({ square256: 2, small: 2, test: 1 });
+
+  it('trains two modes x two folds, resumes skipping finished members, exports, and segments', async () => {
+    const out = join(tmp('quorum-ens-'), 'ens');
+    const first = await run(['train', '--data', data, '--out', out, ...TINY, '--members', 'small-f0']);
+    expect(first.code).toBe(0);
+    expect(first.out.join('\n')).toMatch(/3 member\(s\) not trained yet/);
+    expect(existsSync(join(out, 'ensemble.json'))).toBe(false); // not finished: nothing looks like an ensemble
+
+    const second = await run(['train', '--data', data, '--out', out, ...TINY, '--name', 'tiny']);
+    expect(second.code).toBe(0);
+    const log = second.out.join('\n');
+    expect(log).toMatch(/member small-f0: already trained, skipping/);
+    expect(log).toMatch(/member square256-f1: done/);
+    const manifest = parseManifest(readFileSync(join(out, 'ensemble.json'), 'utf8'));
+    expect(manifest.members.map((m) => m.id).sort()).toEqual([
+      'small-f0',
+      'small-f1',
+      'square256-f0',
+      'square256-f1',
+    ]);
+    expect(manifest.partition.modeSource).toEqual({ kind: 'column', column: 'acquisition' });
+    expect(manifest.quantization.variants.map((v) => v.dtype)).toEqual(['float32', 'float16', 'uint8']);
+    for (const v of manifest.quantization.variants) expect(v.diceDelta).not.toBeNull();
+    expect(manifest.metrics?.images).toBe(1);
+    for (const f of manifestFiles(manifest)) expect(readFileSync(join(out, f.path)).byteLength).toBe(f.bytes);
+    // Every member trains only on its own mode's other fold.
+    const partition = JSON.parse(readFileSync(join(out, 'partition.json'), 'utf8'));
+    expect(partition.modes.map((m: { name: string }) => m.name)).toEqual(['small', 'square256']);
+
+    const segOut = tmp('quorum-seg-');
+    const image = join(data, 'images', readdirSync(join(data, 'images'))[0]!);
+    const seg = await run(['segment', '--ensemble', out, image, '--out', segOut, '--backend', 'wasm']);
+    expect(seg.code).toBe(0);
+    const files = readdirSync(segOut)
+      .map((f) => f.replace(/^[^.]+\./, ''))
+      .sort();
+    expect(files).toEqual(['labels.png', 'mask.png', 'objects.csv', 'probability.tif', 'uncertainty.tif']);
+    const mask = decodeImage(
+      new Uint8Array(readFileSync(join(segOut, readdirSync(segOut).find((f) => f.endsWith('.mask.png'))!))),
+    );
+    const src = decodeImage(new Uint8Array(readFileSync(image)));
+    expect([mask.width, mask.height]).toEqual([src.width, src.height]);
+    const csv = readFileSync(join(segOut, readdirSync(segOut).find((f) => f.endsWith('.csv'))!), 'utf8');
+    expect(csv.split('\r\n')[0]).toBe(
+      'id,area,centroidX,centroidY,bboxX,bboxY,bboxWidth,bboxHeight,meanIntensity,meanUncertainty',
+    );
+
+    // A tampered weight file is refused by name.
+    const { writeFileSync } = await import('node:fs');
+    const shard = join(out, manifest.members[0]!.files[1]!.path);
+    const bytes = readFileSync(shard);
+    bytes[0] = bytes[0]! ^ 0xff;
+    writeFileSync(shard, bytes);
+    const bad = await run(['segment', '--ensemble', out, image, '--out', segOut, '--backend', 'wasm']);
+    expect(bad.code).toBe(2);
+  });
+
+  it('assembles members trained in separate folders (scale-out) into one ensemble', async () => {
+    const root = tmp('quorum-parts-');
+    const a = await run([
+      'train',
+      '--data',
+      data,
+      '--out',
+      join(root, 'a'),
+      ...TINY,
+      '--members',
+      'small-f0,small-f1,square256-f0',
+    ]);
+    const b = await run([
+      'train',
+      '--data',
+      data,
+      '--out',
+      join(root, 'b'),
+      ...TINY,
+      '--members',
+      'square256-f1',
+    ]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const merged = await run([
+      'assemble',
+      '--out',
+      join(root, 'all'),
+      join(root, 'a'),
+      join(root, 'b'),
+      '--name',
+      'merged',
+      '--backend',
+      'wasm',
+    ]);
+    expect(merged.code).toBe(0);
+    const manifest = parseManifest(readFileSync(join(root, 'all', 'ensemble.json'), 'utf8'));
+    expect(manifest.name).toBe('merged');
+    expect(manifest.members).toHaveLength(4);
+    // A part trained with other options is refused.
+    const c = await run([
+      'train',
+      '--data',
+      data,
+      '--out',
+      join(root, 'c'),
+      ...TINY,
+      '--seed',
+      '5',
+      '--members',
+      'small-f0',
+    ]);
+    expect(c.code).toBe(0);
+    const refused = await run(['assemble', '--out', join(root, 'all'), join(root, 'c')]);
+    expect(refused.code).toBe(2);
+  });
+
+  it('after kill -9 mid-member, a rerun resumes that member from its last epoch', async () => {
+    const out = join(tmp('quorum-kill-'), 'ens');
+    const args = [
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      ...TINY,
+      '--epochs',
+      '40',
+      '--members',
+      'square256-f0',
+    ];
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
+    const state = join(out, '.work', 'square256-f0', 'state.json');
+    const deadline = Date.now() + 90_000;
+    while (!existsSync(state) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(existsSync(state)).toBe(true);
+    const again = await run(args);
+    expect(again.code).toBe(0);
+    expect(again.out.join('\n')).toMatch(/member square256-f0: resuming after epoch \d+/);
+    expect(existsSync(join(out, 'checkpoints', 'square256-f0', 'member.json'))).toBe(true);
+  });
+});
+
+async function expectCliError(args: string[], message: RegExp): Promise<void> {
+  const errors: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => (errors.push(String(s)), true)) as typeof process.stderr.write;
+  let code: number;
+  try {
+    code = await main(args, () => {});
+  } finally {
+    process.stderr.write = write;
+  }
+  expect(errors.join('')).toMatch(message);
+  expect(errors.join('').trim().split('\n'), errors.join('')).toHaveLength(1);
+  expect(code).toBe(2);
+}
+
+describe('quorum train refuses bad data, naming the file', () => {
+  it('a mask without an image, an image without a mask, a size mismatch, a mode too small, a foreign --out', async () => {
+    const { rmSync, copyFileSync, writeFileSync, readdirSync: ls, mkdirSync } = await import('node:fs');
+    const out = () => join(tmp('quorum-out-'), 'o');
+    const noMask = makeDataDir({ square256: 2, small: 2, test: 0 });
+    const victim = ls(join(noMask, 'masks'))[0]!;
+    rmSync(join(noMask, 'masks', victim));
+    await expectCliError(
+      ['train', '--data', noMask, '--out', out(), ...TINY],
+      new RegExp(`images/${victim.replace('.', '\\.')}: has no mask`),
+    );
+
+    const noImage = makeDataDir({ square256: 2, small: 2, test: 0 });
+    writeFileSync(
+      join(noImage, 'masks', 'ghost.png'),
+      readFileSync(join(noImage, 'masks', ls(join(noImage, 'masks'))[0]!)),
+    );
+    await expectCliError(
+      ['train', '--data', noImage, '--out', out(), ...TINY],
+      /masks\/ghost\.png: has no image/,
+    );
+
+    const mismatch = makeDataDir({ square256: 2, small: 2, test: 0 });
+    const [m0, m1] = ls(join(mismatch, 'masks')).sort();
+    const small = ls(join(mismatch, 'masks')).find((f) => f.startsWith('4'))!;
+    copyFileSync(join(mismatch, 'masks', small), join(mismatch, 'masks', m0 === small ? m1! : m0!));
+    await expectCliError(
+      ['train', '--data', mismatch, '--out', out(), ...TINY],
+      /masks\/.*\.png: is \d+x\d+ but its image .* is \d+x\d+/,
+    );
+
+    const tooFew = makeDataDir({ square256: 1, small: 2, test: 0 });
+    await expectCliError(
+      ['train', '--data', tooFew, '--out', out(), ...TINY],
+      /mode "square256": has 1 training image/,
+    );
+
+    const foreign = out();
+    mkdirSync(foreign, { recursive: true });
+    writeFileSync(join(foreign, 'notes.txt'), 'my thesis');
+    const good = makeDataDir({ square256: 2, small: 2, test: 0 });
+    await expectCliError(
+      ['train', '--data', good, '--out', foreign, ...TINY],
+      /is not empty and holds no Quorum train-config\.json/,
+    );
+  });
+});
+
+describe('quorum CLI errors: exit 2 and one line naming the problem', () => {
+  const data = makeDataDir({ square256: 2, small: 2, test: 0 });
+
+  it.each([
+    [['train', '--out', '/tmp/x'], /--data: is required/],
+    [['train', '--data', '/nonexistent', '--out', '/tmp/x'], /\/nonexistent\/images: no images folder/],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--backend', 'tpu'],
+      /--backend: must be one of auto, tfjs-node-gpu, tfjs-node, wasm, cpu/,
+    ],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--backend', 'tfjs-node-gpu'],
+      /Backend 'tfjs-node-gpu' is unavailable: .*install/i,
+    ],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--mode-column', 'stain'],
+      /--mode-column: unknown metadata column "stain" \(known columns: id, acquisition/,
+    ],
+    [['train', '--data', 'DATA', '--out', 'OUT', '--folds', '1'], /--folds: must be an integer in 2\.\.20/],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--patch', '30', '--depth', '2'],
+      /--patch: 30 must be a multiple of 2\^depth = 4/,
+    ],
+    [['train', '--data', 'DATA', '--out', 'OUT', '--bogus'], /Unknown option '--bogus'/],
+    [
+      ['segment', '--ensemble', '/nonexistent', 'x.png', '--out', '/tmp/y', '--backend', 'wasm'],
+      /ensemble\.json: not found/,
+    ],
+    [['nonsense'], /unknown command "nonsense"/],
+  ])('%j', async (args, message) => {
+    await expectCliError(
+      args.map((a) => (a === 'DATA' ? data : a === 'OUT' ? join(tmp('quorum-out-'), 'o') : a)),
+      message,
+    );
+  });
+});
