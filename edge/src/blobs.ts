@@ -1,5 +1,5 @@
 import { requirePublisher } from './auth';
-import { tooLarge } from './body';
+import { discardBody, tooLarge } from './body';
 import type { Env } from './env';
 import { IMMUTABLE } from './headers';
 import { HttpError, json } from './http';
@@ -48,7 +48,7 @@ export async function putBlob(request: Request, params: { sha256: string }, { en
 
   const existing = await env.BLOBS.head(blobKey(sha256));
   if (existing) {
-    await request.body?.cancel();
+    await discardBody(request);
     return json({ sha256, bytes: existing.size, created: false });
   }
   try {

@@ -50,3 +50,23 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   for (const b of digest) hex += b.toString(16).padStart(2, '0');
   return hex;
 }
+
+/** Bodies up to this size are read and dropped rather than cancelled when a request is refused. */
+const DRAIN_LIMIT = 1024 * 1024;
+
+/**
+ * Dispose of a body the handler will not read (a refused or redundant request). Cancelling it forces the server
+ * to close the connection, and a client that pipelines or pools connections then sees a reset on its next request
+ * instead of the refusal; so a small body is read and dropped, keeping the connection reusable. A large or
+ * unknown-length body is cancelled: reading 100 MB to say 401 would be the worse deal.
+ */
+export async function discardBody(request: Request): Promise<void> {
+  if (!request.body || request.bodyUsed) return;
+  const declared = Number(request.headers.get('Content-Length') ?? Number.NaN);
+  try {
+    if (declared <= DRAIN_LIMIT) await request.arrayBuffer();
+    else await request.body.cancel();
+  } catch {
+    // The client went away; nothing to keep alive.
+  }
+}

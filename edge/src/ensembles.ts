@@ -125,7 +125,8 @@ export async function putManifest(
     manifestSize: bytes.byteLength,
     sha256,
   };
-  if (!existingRecord) await reg.putVersion(name, record);
+  // Also on a retry: a publish that died between the two KV writes is repaired by sending the manifest again.
+  await reg.putVersion(name, record);
   return json({ name, ...record, existed: !created }, created ? 201 : 200);
 }
 

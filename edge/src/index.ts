@@ -1,5 +1,6 @@
 import { serveAsset } from './assets';
 import { getBlob, putBlob, type RouteContext } from './blobs';
+import { discardBody } from './body';
 import {
   deleteVersion,
   getEnsemble,
@@ -40,6 +41,7 @@ async function handleApi(request: Request, env: Env, ctx: ExecutionContext, path
     }
     return await match.run(request, { env, ctx });
   } catch (e) {
+    await discardBody(request);
     if (e instanceof HttpError) return errorResponse(e);
     console.error('unhandled error', request.method, pathname, e);
     return errorResponse(new HttpError(500, 'internal error'));

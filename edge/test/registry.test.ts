@@ -149,6 +149,21 @@ describe('publishing and reading an ensemble', () => {
     expect(new Uint8Array(await served.arrayBuffer())).toEqual(v1.manifestBytes);
   });
 
+  it('re-sending a manifest repairs a publish that died between its registry writes', async () => {
+    const e = makeEnsemble({ name: 'repair', version: '1' });
+    await publish(e, { latest: false });
+    // Simulate the crash: the version record was written, the ensemble marker was not.
+    await edge.kv.delete('e/repair');
+    expect((await body(await edge.fetch('/v1/ensembles'))).ensembles).not.toContainEqual(
+      expect.objectContaining({ name: 'repair' }),
+    );
+    expect((await putManifest('repair', '1', e.manifestBytes)).status).toBe(200);
+    expect((await body(await edge.fetch('/v1/ensembles'))).ensembles).toContainEqual({
+      name: 'repair',
+      latest: null,
+    });
+  });
+
   it('refuses to delete latest; deletes another version, which stays reserved', async () => {
     const refused = await edge.authed('/v1/ensembles/nuclei/1.1.0', { method: 'DELETE' });
     expect(refused.status).toBe(409);
