@@ -1,6 +1,7 @@
 import { requirePublisher } from './auth';
 import type { RouteContext } from './blobs';
 import { readJson, readLimited, sha256Hex } from './body';
+import { matchFails, noneMatch } from './conditional';
 import { IMMUTABLE, SHORT_LIVED } from './headers';
 import { HttpError, json, quote } from './http';
 import { manifestKey } from './keys';
@@ -149,8 +150,32 @@ export async function setLatest(request: Request, params: { name: string }, c: R
     throw new HttpError(404, `no version ${quote(version)} of ensemble ${quote(name)} to promote`);
   }
   const previous = await reg.getLatest(name);
+  await checkLatestPreconditions(request, reg, name, previous);
   await reg.setLatest(name, version);
   return json({ name, latest: version, previous });
+}
+
+/**
+ * Optional preconditions on `latest`, whose ETag is its manifest's sha256 (as served by GET .../latest):
+ * `If-Match: "<sha>"` moves latest only if it is still what the caller saw; `If-None-Match: *` only if there is
+ * none yet. KV has no compare-and-set, so this guards against stale decisions, not against two simultaneous writers.
+ */
+async function checkLatestPreconditions(
+  request: Request,
+  reg: Registry,
+  name: string,
+  current: string | null,
+) {
+  const ifMatch = request.headers.get('If-Match');
+  const ifNoneMatch = request.headers.get('If-None-Match');
+  if (ifMatch === null && ifNoneMatch === null) return;
+  const record = current === null ? null : await reg.getVersion(name, current);
+  const etag = record ? `"${record.sha256}"` : null;
+  if (matchFails(ifMatch, etag) || noneMatch(ifNoneMatch, etag)) {
+    throw new HttpError(412, `latest of ${quote(name)} is ${current === null ? 'unset' : quote(current)}`, {
+      latest: current,
+    });
+  }
 }
 
 /**

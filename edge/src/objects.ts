@@ -1,3 +1,4 @@
+import { matchFails, noneMatch } from './conditional';
 import { HttpError } from './http';
 
 /**
@@ -29,6 +30,9 @@ const PASSED_TO_CACHE = ['Range', 'If-None-Match'];
 export async function serveObject(o: ServeOptions): Promise<Response> {
   const etag = `"${o.sha256}"`;
   const head = o.request.method === 'HEAD';
+  if (matchFails(o.request.headers.get('If-Match'), etag)) {
+    throw new HttpError(412, 'If-Match does not match the current entity tag', {}, { ETag: etag });
+  }
   const cache = caches.default;
   const cacheHeaders = new Headers();
   // A HEAD answers with the full length, never a range.
@@ -119,15 +123,6 @@ async function unsatisfiable(o: ServeOptions): Promise<Response> {
   const obj = await o.bucket.head(o.key);
   if (!obj) throw notFound(o);
   throw new HttpError(416, 'range not satisfiable', {}, { 'Content-Range': `bytes */${obj.size}` });
-}
-
-/**
- * RFC 9110 If-None-Match: a list of entity tags or `*`, compared weakly (W/"x" matches "x").
- */
-export function noneMatch(header: string | null, etag: string): boolean {
-  if (header === null) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
 /**

@@ -134,6 +134,21 @@ describe('GET and HEAD /v1/blobs/:sha256', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('If-Match: 412 unless it names the blob (strong comparison)', async () => {
+    for (const [value, status] of [
+      ['"other"', 412],
+      [`W/"${id}"`, 412],
+      [`"other", "${id}"`, 200],
+      ['*', 200],
+    ] as const) {
+      const res = await edge.fetch(path, { headers: { 'If-Match': value } });
+      expect(res.status, value).toBe(status);
+      await res.arrayBuffer();
+    }
+    const head = await edge.fetch(path, { method: 'HEAD', headers: { 'If-Match': '"other"' } });
+    expect(head.status).toBe(412);
+  });
+
   it('404s an unknown blob with a JSON error that is not cached', async () => {
     const res = await edge.fetch(`/v1/blobs/${sha256('missing')}`);
     expect(res.status).toBe(404);

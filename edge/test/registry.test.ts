@@ -126,6 +126,23 @@ describe('publishing and reading an ensemble', () => {
     expect((await promote('nuclei', '1.1.0')).status).toBe(200);
   });
 
+  it('honours If-Match / If-None-Match on promote (412 when latest moved)', async () => {
+    const seen = await edge.fetch('/v1/ensembles/nuclei/latest');
+    const etag = seen.headers.get('ETag')!;
+    await seen.arrayBuffer();
+    const promoteIf = (version: string, headers: Record<string, string>) =>
+      edge.authed('/v1/ensembles/nuclei/latest', {
+        method: 'POST',
+        body: JSON.stringify({ version }),
+        headers,
+      });
+    const stale = await promoteIf('1.0.0', { 'If-Match': `"${'0'.repeat(64)}"` });
+    expect(stale.status).toBe(412);
+    expect(await body(stale)).toMatchObject({ latest: '1.1.0' });
+    expect((await promoteIf('1.1.0', { 'If-None-Match': '*' })).status).toBe(412);
+    expect((await promoteIf('1.1.0', { 'If-Match': etag })).status).toBe(200);
+  });
+
   it('refuses to promote a version that does not exist, or a bad body', async () => {
     expect((await promote('nuclei', '9.9.9')).status).toBe(404);
     const bad = await edge.authed('/v1/ensembles/nuclei/latest', { method: 'POST', body: '{"v":1}' });
@@ -247,6 +264,23 @@ describe('manifest checks', () => {
     expect((await body(await edge.fetch('/v1/ensembles'))).ensembles).not.toContainEqual(
       expect.objectContaining({ name: 'unpromoted' }),
     );
+  });
+});
+
+describe('promote preconditions without a latest', () => {
+  it('If-Match fails and If-None-Match: * passes once (first promotion only)', async () => {
+    const e = makeEnsemble({ name: 'fresh', version: '1' });
+    await publish(e, { latest: false });
+    const promoteIf = (headers: Record<string, string>) =>
+      edge.authed('/v1/ensembles/fresh/latest', {
+        method: 'POST',
+        body: JSON.stringify({ version: '1' }),
+        headers,
+      });
+    expect((await promoteIf({ 'If-Match': '*' })).status).toBe(412);
+    expect((await promoteIf({ 'If-None-Match': '*' })).status).toBe(200);
+    expect((await promoteIf({ 'If-None-Match': '*' })).status).toBe(412);
+    await expectLatestServes('fresh', e);
   });
 });
 
