@@ -158,3 +158,115 @@ describe('ensemble inference pipeline', () => {
     for (const m of models) m.dispose();
   });
 });
+
+describe('adaptive ensemble (exact)', () => {
+  /**
+   * Members whose output depends on the position inside the tile (as real networks' does near tile borders), so
+   * overlapping windows disagree and the blended bounds matter, not just per-window decisions.
+   */
+  function positionalRunner(count: number): EnsembleRunner {
+    return {
+      members: Array.from({ length: count }, (_, i) => ({ id: `m${i}`, mode: 'x' })),
+      async predict(index, tiles, n, h, w) {
+        const out = new Float32Array(tiles.length);
+        for (let i = 0; i < tiles.length; i++) {
+          const x = i % w;
+          const y = Math.floor(i / w) % h;
+          const v = tiles[i]! + 0.15 * Math.sin(index * 1.7 + x / 5) * Math.cos(y / 7 + index);
+          out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+        }
+        return out;
+      },
+    };
+  }
+
+  /** Sparse bright nuclei on a dark background (most windows are plain background; a few hold edges). */
+  const blobs = (w: number, h: number) =>
+    Float32Array.from({ length: w * h }, (_, i) => {
+      const x = i % w;
+      const y = Math.floor(i / w);
+      const inside = [
+        [30, 25, 12],
+        [100, 70, 15],
+        [60, 90, 8],
+      ].some(([cx, cy, r]) => (x - cx!) ** 2 + (y - cy!) ** 2 < r! ** 2);
+      return inside ? 0.9 : 0.1 + (0.3 * ((x * 7 + y * 13) % 10)) / 10;
+    });
+
+  it.each(['mean', 'vote', 'union'] as const)(
+    'gives the identical mask with fewer evaluations (%s)',
+    async (rule) => {
+      const w = 150;
+      const h = 110;
+      const img = blobs(w, h);
+      const runner = positionalRunner(7);
+      const common = {
+        tiling: { tile: 48, halo: 8, blend: 'gaussian' as const },
+        multiple: 8,
+        threshold: 0.5,
+        rule,
+        batchSize: 3,
+      };
+      const full = await inferEnsemble(img, w, h, runner, common);
+      const fast = await inferEnsemble(img, w, h, runner, { ...common, adaptive: 'exact' });
+      const stat = (r: typeof full) =>
+        rule === 'mean' ? r.statistics.mean : rule === 'vote' ? r.statistics.vote : r.statistics.max;
+      const cut = rule === 'vote' ? 0.5 : 0.5;
+      const maskFull = aggregate(full.statistics, rule, 0.5).mask;
+      const maskFast = aggregate(fast.statistics, rule, 0.5).mask;
+      let differ = 0;
+      for (let i = 0; i < maskFull.length; i++) if (maskFull[i] !== maskFast[i]) differ++;
+      expect(differ).toBe(0);
+      expect(fast.fullEvaluations).toBe(full.evaluations);
+      if (rule !== 'union') expect(fast.evaluations).toBeLessThan(full.evaluations);
+      // The reported map is consistent with the mask everywhere.
+      const s = stat(fast);
+      for (let i = 0; i < s.length; i++) expect(s[i]! > cut ? 1 : 0).toBe(maskFast[i]);
+    },
+  );
+
+  it('re-runs a skipped window in full when blending with a neighbour leaves pixels undecided', async () => {
+    // Windows whose input is mostly bright: every member says 0.95 (decided after 4 of 7 members). Other windows:
+    // members alternate 0.3 / 0.7, mean 0.47, decided only by running all. Where the two kinds overlap, the
+    // skipped window's bounds blend with the neighbour's exact value into an interval that straddles 0.5.
+    const runner: EnsembleRunner = {
+      members: Array.from({ length: 7 }, (_, i) => ({ id: `m${i}`, mode: 'x' })),
+      async predict(index, tiles, n, h, w) {
+        const out = new Float32Array(tiles.length);
+        for (let t = 0; t < n; t++) {
+          const tile = tiles.subarray(t * h * w, (t + 1) * h * w);
+          const bright = tile.reduce((a, b) => a + b, 0) / tile.length > 0.5;
+          out.fill(bright ? 0.95 : index % 2 ? 0.7 : 0.3, t * h * w, (t + 1) * h * w);
+        }
+        return out;
+      },
+    };
+    const w = 100;
+    const h = 16;
+    const img = Float32Array.from({ length: w * h }, (_, i) => (i % w < 40 ? 1 : 0));
+    const common = {
+      tiling: { tile: 48, halo: 8, blend: 'taper' as const },
+      multiple: 8,
+      threshold: 0.5,
+      batchSize: 1,
+    };
+    const full = await inferEnsemble(img, w, h, runner, common);
+    const fast = await inferEnsemble(img, w, h, runner, { ...common, adaptive: 'exact' });
+    expect(fast.refinedWindows).toBe(1);
+    expect(Array.from(aggregate(fast.statistics, 'mean', 0.5).mask)).toEqual(
+      Array.from(aggregate(full.statistics, 'mean', 0.5).mask),
+    );
+    // The refined window's statistics are now exact: the same as the full run's.
+    for (let i = 0; i < w * h; i++) expect(fast.statistics.mean[i]).toBeCloseTo(full.statistics.mean[i]!, 5);
+  });
+
+  it('changes nothing for a single member', async () => {
+    const r = await inferEnsemble(image(40, 40), 40, 40, positionalRunner(1), {
+      tiling,
+      multiple: 8,
+      threshold: 0.5,
+      adaptive: 'exact',
+    });
+    expect(r.evaluations).toBe(r.fullEvaluations);
+  });
+});

@@ -1,3 +1,4 @@
+export * from './bounds';
 export * from './flips';
 export * from './pipeline';
 export * from './runner';

@@ -2,20 +2,30 @@ import {
   channelsToStatistics,
   type MemberStatistics,
   memberStatistics,
+  normalizeWeights,
   statisticsToChannels,
 } from '../aggregate/statistics';
 import { QuorumInputError } from '../errors';
-import type { TilingSpec } from '../manifest/schema';
+import type { AggregationRule, TilingSpec } from '../manifest/schema';
 import { BlendAccumulator } from '../tiling/blend';
 import { extractWindow, planTiles, type TilePlan } from '../tiling/plan';
+import { allDecided, ruleBounds, ruleCut } from './bounds';
 import { type Flip, flipBatch, TTA_FLIPS } from './flips';
 import type { EnsembleRunner } from './runner';
 
 /**
- * Tile -> infer -> blend for a whole ensemble on one normalised single-channel image. Per tile, every member runs
- * (optionally under flip TTA), the member outputs are reduced to linear statistics and blended into full-size
- * buffers; no tile output outlives its batch, so memory is the output buffers plus one batch.
+ * Tile -> infer -> blend for a whole ensemble on one normalised single-channel image. Per tile, members run
+ * (optionally under flip TTA), their outputs are reduced to linear statistics and blended into full-size buffers;
+ * no tile output outlives its batch, so memory is the output buffers plus one batch.
+ *
+ * Adaptive mode 'exact' skips members that cannot change the mask: a tile stops once every pixel's final value is
+ * bounded to one side of the threshold (see bounds.ts). Blending mixes neighbouring windows, so the bounds are
+ * blended too; pixels whose blended bounds still straddle the threshold get their skipped windows re-run in full
+ * (a second pass), after which the mask equals the one from running everything. Skipped windows' uncertainty and
+ * probability maps come from the members that ran (the probability map is clamped into the exact bounds).
  */
+export type AdaptiveMode = 'off' | 'exact';
+
 export interface EnsembleInferenceOptions {
   tiling: TilingSpec;
   /** The network's size multiple, 2^depth. */
@@ -26,13 +36,16 @@ export interface EnsembleInferenceOptions {
   tta?: boolean;
   /** Tiles per member call. */
   batchSize?: number;
+  adaptive?: AdaptiveMode;
+  /** The rule whose mask the adaptive mode must keep exact (default 'mean'). */
+  rule?: AggregationRule;
   /** An AbortSignal (only `aborted` is read, so shared/ needs no DOM types); checked before every member call. */
   signal?: { readonly aborted: boolean };
   onProgress?: (progress: InferenceProgress) => void;
 }
 
 export interface InferenceProgress {
-  /** Member-tile evaluations done and planned (tiles x members x TTA variants). */
+  /** Member-tile evaluations done and planned (tiles x members x TTA variants); skipped work counts as done. */
   done: number;
   total: number;
 }
@@ -40,8 +53,14 @@ export interface InferenceProgress {
 export interface EnsembleInference {
   plan: TilePlan;
   statistics: MemberStatistics;
-  /** Member-tile evaluations run (each TTA variant counts once). */
+  /** Lower and upper bounds of the rule's statistic (equal everywhere unless adaptive skipped members). */
+  bounds: { lo: Float32Array; hi: Float32Array } | null;
+  /** Member-tile evaluations run (each TTA variant counts once), including second-pass re-runs. */
   evaluations: number;
+  /** Member-tile evaluations a full run would have made. */
+  fullEvaluations: number;
+  /** Windows the adaptive mode had to re-run in full because blending left pixels undecided. */
+  refinedWindows: number;
 }
 
 export class InferenceAbortedError extends Error {
@@ -50,6 +69,8 @@ export class InferenceAbortedError extends Error {
     super('segmentation was cancelled');
   }
 }
+
+const CHANNELS = 6; // mean, meanSquare, vote, max, lo, hi
 
 export async function inferEnsemble(
   image: Float32Array,
@@ -67,47 +88,151 @@ export async function inferEnsemble(
     multiple: options.multiple,
   });
   const { tileWidth: tw, tileHeight: th } = plan;
+  const tilePixels = tw * th;
   const batchSize = Math.max(1, options.batchSize ?? 4);
   const flips: readonly Flip[] = options.tta ? TTA_FLIPS : ['none'];
   const memberCount = runner.members.length;
-  const acc = new BlendAccumulator(plan, 4, options.tiling.blend);
-  const total = plan.windows.length * memberCount * flips.length;
-  let done = 0;
-  const tilePixels = tw * th;
+  const weights = normalizeWeights(memberCount, options.weights);
+  const rule = options.rule ?? 'mean';
+  const cut = ruleCut(rule, options.threshold);
+  const adaptive = (options.adaptive ?? 'off') === 'exact' && memberCount > 1;
+  const acc = new BlendAccumulator(plan, CHANNELS, options.tiling.blend);
+  const fullEvaluations = plan.windows.length * memberCount * flips.length;
+  let evaluations = 0;
+  let progressDone = 0;
   const batch = new Float32Array(batchSize * tilePixels);
   const memberOut = Array.from({ length: memberCount }, () => new Float32Array(batchSize * tilePixels));
 
+  /** Member m's flip-averaged output for `count` tiles packed in `input`, written into `out`. */
+  const runMember = async (
+    m: number,
+    input: Float32Array,
+    count: number,
+    out: Float32Array,
+  ): Promise<void> => {
+    out.fill(0);
+    for (const flip of flips) {
+      if (options.signal?.aborted) throw new InferenceAbortedError();
+      const pred = await runner.predict(m, flipBatch(input, count, th, tw, flip), count, th, tw);
+      if (pred.length !== count * tilePixels) {
+        throw new QuorumInputError(
+          'mismatch',
+          `member ${runner.members[m]!.id}`,
+          `returned ${pred.length} values for ${count} tiles of ${tw}x${th}`,
+        );
+      }
+      const back = flipBatch(pred, count, th, tw, flip);
+      for (let i = 0; i < out.length; i++) out[i]! += back[i]! / flips.length;
+      evaluations += count;
+    }
+  };
+
+  /** Channels of one tile from its first `ran` members (tile slices of memberOut at slot i). */
+  const tileChannels = (slot: number, ran: number): Float32Array[] => {
+    const outs = memberOut.map((o) => o.subarray(slot * tilePixels, (slot + 1) * tilePixels));
+    const run = outs.slice(0, ran);
+    const stats = memberStatistics(run, options.threshold, Array.from(weights.subarray(0, ran)));
+    const b = ruleBounds(rule, outs, ran, weights, options.threshold);
+    return [...statisticsToChannels(stats), b.lo, b.hi];
+  };
+
+  const ranByWindow = new Int32Array(plan.windows.length).fill(memberCount);
   for (let start = 0; start < plan.windows.length; start += batchSize) {
     const windows = plan.windows.slice(start, start + batchSize);
-    const count = windows.length;
     windows.forEach((win, i) => {
       extractWindow(image, plan, win, batch.subarray(i * tilePixels, (i + 1) * tilePixels));
     });
-    const input = batch.subarray(0, count * tilePixels);
-    for (let m = 0; m < memberCount; m++) {
-      const out = memberOut[m]!.subarray(0, count * tilePixels);
-      out.fill(0);
-      for (const flip of flips) {
-        if (options.signal?.aborted) throw new InferenceAbortedError();
-        const pred = await runner.predict(m, flipBatch(input, count, th, tw, flip), count, th, tw);
-        if (pred.length !== count * tilePixels) {
-          throw new QuorumInputError(
-            'mismatch',
-            `member ${runner.members[m]!.id}`,
-            `returned ${pred.length} values for ${count} tiles of ${tw}x${th}`,
-          );
-        }
-        const back = flipBatch(pred, count, th, tw, flip);
-        for (let i = 0; i < out.length; i++) out[i]! += back[i]! / flips.length;
-        done += count;
-        options.onProgress?.({ done, total });
+    // Tiles still needing members, as batch slots; each pass packs them so a skipped tile costs nothing.
+    let active = windows.map((_, i) => i);
+    const ran = new Int32Array(windows.length);
+    for (let m = 0; m < memberCount && active.length; m++) {
+      const packed = new Float32Array(active.length * tilePixels);
+      active.forEach((slot, j) => {
+        packed.set(batch.subarray(slot * tilePixels, (slot + 1) * tilePixels), j * tilePixels);
+      });
+      const out = new Float32Array(active.length * tilePixels);
+      await runMember(m, packed, active.length, out);
+      active.forEach((slot, j) => {
+        memberOut[m]!.set(out.subarray(j * tilePixels, (j + 1) * tilePixels), slot * tilePixels);
+        ran[slot] = m + 1;
+      });
+      progressDone += active.length * flips.length;
+      if (adaptive && m + 1 < memberCount) {
+        active = active.filter((slot) => {
+          const win = windows[slot]!;
+          const outs = memberOut.map((o) => o.subarray(slot * tilePixels, (slot + 1) * tilePixels));
+          const b = ruleBounds(rule, outs, m + 1, weights, options.threshold);
+          const stop = allDecided(b, cut, tw, Math.min(tw, width - win.x), Math.min(th, height - win.y));
+          if (stop) progressDone += (memberCount - m - 1) * flips.length; // skipped work counts as done
+          return !stop;
+        });
       }
+      options.onProgress?.({ done: progressDone, total: fullEvaluations });
     }
-    for (let i = 0; i < count; i++) {
-      const perMember = memberOut.map((o) => o.subarray(i * tilePixels, (i + 1) * tilePixels));
-      const stats = memberStatistics(perMember, options.threshold, options.weights);
-      acc.add(windows[i]!, statisticsToChannels(stats));
-    }
+    windows.forEach((win, i) => {
+      ranByWindow[start + i] = ran[i]!;
+      acc.add(win, tileChannels(i, ran[i]!));
+    });
   }
-  return { plan, statistics: channelsToStatistics(acc.finish()), evaluations: done };
+
+  const refinedWindows = adaptive ? await refineUndecided() : 0;
+  const channels = acc.finish();
+  const [mean, meanSquare, vote, max, lo, hi] = channels as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
+  const statistics = channelsToStatistics([mean, meanSquare, vote, max]);
+  if (adaptive) {
+    // Keep the reported map consistent with the exact mask: clamp it into the exact bounds.
+    const stat = rule === 'mean' ? statistics.mean : rule === 'vote' ? statistics.vote : statistics.max;
+    for (let p = 0; p < stat.length; p++) stat[p] = Math.min(hi[p]!, Math.max(lo[p]!, stat[p]!));
+  }
+  return {
+    plan,
+    statistics,
+    bounds: adaptive ? { lo, hi } : null,
+    evaluations,
+    fullEvaluations,
+    refinedWindows,
+  };
+
+  /** Second pass: re-run in full every skipped window that covers a pixel whose blended bounds straddle the cut. */
+  async function refineUndecided(): Promise<number> {
+    const undecided = (p: number) => !(acc.peek(4, p) > cut || acc.peek(5, p) <= cut);
+    // Scan each skipped window's own area: O(image size), whatever the number of windows.
+    const pending = plan.windows
+      .map((_, w) => w)
+      .filter((w) => {
+        if (ranByWindow[w]! >= memberCount) return false;
+        const win = plan.windows[w]!;
+        for (let y = win.y; y < Math.min(height, win.y + th); y++) {
+          for (let x = win.x; x < Math.min(width, win.x + tw); x++) if (undecided(y * width + x)) return true;
+        }
+        return false;
+      });
+    for (let start = 0; start < pending.length; start += batchSize) {
+      const ids = pending.slice(start, start + batchSize);
+      const count = ids.length;
+      ids.forEach((w, i) => {
+        extractWindow(image, plan, plan.windows[w]!, batch.subarray(i * tilePixels, (i + 1) * tilePixels));
+      });
+      const input = batch.subarray(0, count * tilePixels);
+      for (let m = 0; m < memberCount; m++)
+        await runMember(m, input, count, memberOut[m]!.subarray(0, count * tilePixels));
+      ids.forEach((w, i) => {
+        const partial = tileChannels(i, ranByWindow[w]!);
+        const full = tileChannels(i, memberCount);
+        acc.adjust(
+          plan.windows[w]!,
+          full.map((f, c) => f.map((v, k) => v - partial[c]![k]!)),
+        );
+        ranByWindow[w] = memberCount;
+      });
+    }
+    return pending.length;
+  }
 }

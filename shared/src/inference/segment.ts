@@ -9,7 +9,7 @@ import { normalizePercentile } from '../normalize/percentile';
 import type { LabelImage32, Mask } from '../postprocess/map2d';
 import type { ObjectRow } from '../postprocess/objects';
 import { postprocess } from '../postprocess/pipeline';
-import { type InferenceProgress, inferEnsemble } from './pipeline';
+import { type AdaptiveMode, type InferenceProgress, inferEnsemble } from './pipeline';
 import type { EnsembleRunner } from './runner';
 
 /**
@@ -28,6 +28,8 @@ export interface SegmentOptions {
   /** Give each mode an equal say regardless of its number of folds (ignored when the manifest sets weights). */
   perModeWeighting?: boolean;
   tta?: boolean;
+  /** 'exact': skip member evaluations that cannot change the mask (the mask is identical to 'off'). */
+  adaptive?: AdaptiveMode;
   batchSize?: number;
   signal?: { readonly aborted: boolean };
   onProgress?: (p: InferenceProgress) => void;
@@ -46,6 +48,8 @@ export interface Segmentation {
   probability: Float32Array;
   uncertainty: UncertaintyMaps;
   evaluations: number;
+  /** Evaluations a full run would have made; the adaptive mode's saving is 1 - evaluations / fullEvaluations. */
+  fullEvaluations: number;
 }
 
 export function memberWeights(
@@ -81,6 +85,8 @@ export async function segmentImage(
     tiling: spec.tiling,
     multiple: sizeMultiple(spec.architecture),
     threshold,
+    rule,
+    adaptive: options.adaptive ?? 'off',
     ...(weights ? { weights } : {}),
     ...(options.tta !== undefined ? { tta: options.tta } : {}),
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
@@ -105,5 +111,6 @@ export async function segmentImage(
     probability: agg.probability,
     uncertainty: agg.uncertainty,
     evaluations: inference.evaluations,
+    fullEvaluations: inference.fullEvaluations,
   };
 }

@@ -75,6 +75,29 @@ export class BlendAccumulator {
     }
   }
 
+  /**
+   * Add `deltas` to a window already added, without counting its weight again: replaces that window's earlier
+   * values v by v + delta (used to refine a window first added from a subset of the ensemble).
+   */
+  adjust(window: TileWindow, deltas: readonly Float32Array[]): void {
+    const { width, height, tileWidth: tw, tileHeight: th } = this.plan;
+    const h = Math.min(th, height - window.y);
+    const w = Math.min(tw, width - window.x);
+    for (let ty = 0; ty < h; ty++) {
+      const row = (window.y + ty) * width + window.x;
+      const t = ty * tw;
+      for (let tx = 0; tx < w; tx++) {
+        const wt = this.weights[t + tx]!;
+        for (let c = 0; c < this.channels; c++) this.sums[c]![row + tx]! += wt * deltas[c]![t + tx]!;
+      }
+    }
+  }
+
+  /** The blended value of one channel at one pixel so far (before `finish`). */
+  peek(channel: number, index: number): number {
+    return this.sums[channel]![index]! / this.weightSum[index]!;
+  }
+
   /** Divide by the summed weights in place and return the channels. Call once, after every window was added. */
   finish(): Float32Array[] {
     const n = this.weightSum.length;

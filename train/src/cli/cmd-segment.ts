@@ -28,6 +28,8 @@ normalisation, tiled inference with blending, aggregation, post-processing). Wri
 
   --aggregate RULE   mean | vote | union (default: the manifest's rule)
   --tta              flip test-time augmentation (4x the work)
+  --adaptive MODE    off | exact (default exact: skip member evaluations that cannot change the mask; the mask is
+                     identical, the uncertainty map then comes from the members that ran)
   --page N           page of a multi-page TIFF (default 0)
   --channel C        auto | luminance | a channel index (default auto)
   --backend B        ${BACKEND_REQUESTS.join(' | ')} (default auto)
@@ -39,6 +41,7 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
     out: { type: 'string' },
     aggregate: { type: 'string' },
     tta: { type: 'boolean' },
+    adaptive: { type: 'string' },
     page: { type: 'string' },
     channel: { type: 'string' },
     backend: { type: 'string' },
@@ -49,6 +52,7 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
   if (positionals.length === 0)
     throw new QuorumInputError('missing', 'IMAGE', 'give at least one image to segment');
   const rule = v.aggregate ? choiceFlag(v.aggregate, '--aggregate', AGGREGATION_RULES, 'mean') : undefined;
+  const adaptive = choiceFlag(v.adaptive, '--adaptive', ['off', 'exact'] as const, 'exact');
   const page = intFlag(v.page, '--page', 0, 0);
   const channel: ChannelChoice =
     v.channel === undefined || v.channel === 'auto'

@@ -1,0 +1,66 @@
+import type { AggregationRule } from '../manifest/schema';
+
+/**
+ * Bounds on the statistic a rule thresholds, given only some members' outputs. Member probabilities lie in
+ * [0, 1], so with run members contributing S (weighted) and the rest holding weight R:
+ *   mean:  final mean in [S, S + R]          (threshold t)
+ *   vote:  final vote fraction in [V, V + R] (threshold 0.5)
+ *   union: final max in [max so far, 1]     (threshold t; exactly the max once every member ran)
+ * A pixel is decided once the whole interval lies on one side of the threshold: no remaining member can move it.
+ */
+export interface RuleBounds {
+  lo: Float32Array;
+  hi: Float32Array;
+}
+
+export function ruleCut(rule: AggregationRule, threshold: number): number {
+  return rule === 'vote' ? 0.5 : threshold;
+}
+
+/**
+ * lo/hi per pixel from the first `ran` members' outputs (`outputs[m]`), with `weights` normalised over ALL members.
+ */
+export function ruleBounds(
+  rule: AggregationRule,
+  outputs: readonly Float32Array[],
+  ran: number,
+  weights: Float64Array,
+  threshold: number,
+  out?: RuleBounds,
+): RuleBounds {
+  const n = outputs[0]!.length;
+  const lo = out?.lo ?? new Float32Array(n);
+  const hi = out?.hi ?? new Float32Array(n);
+  let remaining = 0;
+  for (let m = ran; m < weights.length; m++) remaining += weights[m]!;
+  for (let p = 0; p < n; p++) {
+    let acc = 0;
+    for (let m = 0; m < ran; m++) {
+      const v = outputs[m]![p]!;
+      if (rule === 'mean') acc += weights[m]! * v;
+      else if (rule === 'vote') acc += v > threshold ? weights[m]! : 0;
+      else if (v > acc) acc = v;
+    }
+    lo[p] = acc;
+    hi[p] = rule === 'union' ? (ran < weights.length ? 1 : acc) : acc + remaining;
+  }
+  return { lo, hi };
+}
+
+/** True when every pixel of the window that lies inside the image is decided. */
+export function allDecided(
+  b: RuleBounds,
+  cut: number,
+  tileWidth: number,
+  validWidth: number,
+  validHeight: number,
+): boolean {
+  for (let y = 0; y < validHeight; y++) {
+    const row = y * tileWidth;
+    for (let x = 0; x < validWidth; x++) {
+      const i = row + x;
+      if (!(b.lo[i]! > cut || b.hi[i]! <= cut)) return false;
+    }
+  }
+  return true;
+}
