@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manifestFiles, validateManifest } from '@quorum/shared/manifest';
@@ -27,7 +27,7 @@ let tmp: string;
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'quorum-edge-e2e-'));
   const assets = join(tmp, 'assets');
-  await writeEnsembleDir(assets, makeEnsemble({ name: 'unused', version: '0' })); // any files will do
+  await mkdir(assets);
   await writeFile(join(assets, 'index.html'), '<!doctype html><title>Quorum</title>');
   dev = await startWranglerDev({
     persistTo: join(tmp, 'state'),

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Edge, startEdge } from './harness';
+import { body, type Edge, startEdge } from './harness';
 
 let edge: Edge;
 let dir: string;
@@ -12,7 +12,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'quorum-assets-'));
   await writeFile(join(dir, 'index.html'), html);
   await writeFile(join(dir, 'widget.js'), 'export const widget = 1;\n');
-  edge = await startEdge(inject('edgeBundle'), { assetsDir: dir });
+  // A read-only deployment: no PUBLISH_TOKEN secret.
+  edge = await startEdge(inject('edgeBundle'), { assetsDir: dir, token: null });
 });
 afterAll(async () => {
   await edge?.dispose();
@@ -79,5 +80,28 @@ describe('CORS', () => {
     expect(res.headers.get('Access-Control-Expose-Headers')).toContain('Content-Range');
     expect(res.headers.get('Access-Control-Expose-Headers')).toContain('ETag');
     await res.arrayBuffer();
+  });
+});
+
+describe('a deployment without the PUBLISH_TOKEN secret', () => {
+  it('refuses every publish (503, fail closed) and still serves reads', async () => {
+    const id = 'a'.repeat(64);
+    for (const [method, path] of [
+      ['PUT', `/v1/blobs/${id}`],
+      ['PUT', '/v1/ensembles/x/1'],
+      ['POST', '/v1/ensembles/x/latest'],
+      ['DELETE', '/v1/ensembles/x/1'],
+    ] as const) {
+      const res = await edge.fetch(path, {
+        method,
+        body: method === 'DELETE' ? null : '{}',
+        headers: { Authorization: 'Bearer undefined' },
+      });
+      expect(res.status, `${method} ${path}`).toBe(503);
+      expect((await body(res)).error).toMatch(/PUBLISH_TOKEN/);
+    }
+    const list = await edge.fetch('/v1/ensembles');
+    expect(list.status).toBe(200);
+    expect(await body(list)).toEqual({ ensembles: [] });
   });
 });
