@@ -74,7 +74,13 @@ export async function startEdge(bundleDir: string, options: EdgeOptions = {}): P
     host: '127.0.0.1',
     port: 0,
   });
-  const url = await mf.ready;
+  let url: URL;
+  try {
+    url = await mf.ready;
+  } catch (e) {
+    if (tmpAssets) await rm(tmpAssets, { recursive: true, force: true });
+    throw e;
+  }
   const fetchEdge = (path: string, init?: RequestInit) => fetch(new URL(path, url), init);
   return {
     mf,
