@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manifestFiles, validateManifest } from '@quorum/shared/manifest';
@@ -123,6 +123,18 @@ describe('quorum publish against wrangler dev', () => {
       'skipped',
     );
     expect(lines.at(-1)).toMatch(/nothing seeded/);
+  });
+
+  it('publishes a real ensemble exported by quorum train (test/fixtures/tiny-ensemble)', async () => {
+    const dir = join(import.meta.dirname, 'fixtures/tiny-ensemble');
+    const result = await publishEnsemble(dir, { edge: dev.url, token: TOKEN, promote: true });
+    const res = await fetch(`${dev.url}/v1/ensembles/${result.name}/latest`);
+    const served = new Uint8Array(await res.arrayBuffer());
+    expect(served).toEqual(new Uint8Array(await readFile(join(dir, 'ensemble.json'))));
+    for (const f of manifestFiles(validateManifest(JSON.parse(new TextDecoder().decode(served))))) {
+      const bytes = new Uint8Array(await (await fetch(`${dev.url}/v1/blobs/${f.sha256}`)).arrayBuffer());
+      expect(sha256(bytes), f.path).toBe(f.sha256);
+    }
   });
 
   it('serves the app with cross-origin isolation headers from the wrangler.toml config', async () => {
