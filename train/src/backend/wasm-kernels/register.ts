@@ -1,0 +1,57 @@
+import '@tensorflow/tfjs-backend-wasm';
+import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { makeConcatConfig } from './concat.js';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { makeSplitVConfig } from './split-v.js';
+import { makeTileConfig } from './tile.js';
+
+/** Kernels this module adds to the WASM backend (it has none of its own for these). */
+const ADDED: readonly KernelConfig[] = [conv2DBackpropFilterConfig];
+
+/** Stock WASM kernels replaced by faster ones built from the original (which they fall back to). */
+const OVERRIDES: ReadonlyArray<[string, (original: KernelConfig) => KernelConfig]> = [
+  ['Conv2DBackpropInput', makeConv2DBackpropInputConfig],
+  ['Concat', makeConcatConfig],
+  ['SplitV', makeSplitVConfig],
+  ['Tile', makeTileConfig],
+];
+
+/** The stock kernels replaced while ours are registered, by kernel name. */
+const originals = new Map<string, KernelConfig>();
+
+/** Names of the kernels that `registerWasmTrainingKernels` adds or replaces. */
+export const WASM_TRAINING_KERNELS: readonly string[] = [
+  ...ADDED.map((config) => config.kernelName),
+  ...OVERRIDES.map(([name]) => name),
+];
+
+function replace(config: KernelConfig): void {
+  // unregister first: registerKernel warns on an existing key.
+  if (getKernel(config.kernelName, 'wasm') !== undefined) unregisterKernel(config.kernelName, 'wasm');
+  registerKernel(config);
+}
+
+/**
+ * Makes the WASM backend able to train conv nets, and fast at it: adds `Conv2DBackpropFilter` and replaces
+ * `Conv2DBackpropInput`, `Concat`, `SplitV` and `Tile` with XNNPACK- or memmove-based versions. Idempotent;
+ * works before or after the backend is initialised (the replacements keep the originals' setup functions).
+ */
+export function registerWasmTrainingKernels(): void {
+  if (originals.size > 0) return;
+  for (const [name, make] of OVERRIDES) {
+    const original = getKernel(name, 'wasm');
+    if (original === undefined) throw new Error(`tfjs-backend-wasm registers no '${name}' kernel to replace`);
+    originals.set(name, original);
+    replace(make(original));
+  }
+  for (const config of ADDED) replace(config);
+}
+
+/** Undoes `registerWasmTrainingKernels`: removes the added kernels and puts the stock ones back. */
+export function restoreWasmKernels(): void {
+  if (originals.size === 0) return;
+  for (const config of ADDED) unregisterKernel(config.kernelName, 'wasm');
+  for (const original of originals.values()) replace(original);
+  originals.clear();
+}

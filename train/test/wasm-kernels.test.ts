@@ -1,0 +1,286 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  registerWasmTrainingKernels,
+  restoreWasmKernels,
+  WASM_TRAINING_KERNELS,
+} from '../src/backend/index.js';
+
+// Every kernel registered for WASM is checked against tfjs-backend-cpu on the shapes the U-Net uses
+// (3x3 s1 same, 1x1, 2x2 s2 transposed) plus 3x3 s2 same/valid, 2x2 s2 valid and explicit padding for safety,
+// with odd and even sizes, batch 1 and 3.
+const TOLERANCE = 1e-4;
+
+type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+interface ConvCase {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  stride: number;
+  pad: Pad;
+}
+
+const CONV_CASES: ConvCase[] = [];
+for (const batch of [1, 3]) {
+  for (const [h, w] of [
+    [7, 9],
+    [8, 6],
+  ] as const) {
+    const at = (ci: number, fh: number, co: number, stride: number, pad: Pad): void => {
+      CONV_CASES.push({ x: [batch, h, w, ci], filter: [fh, fh, ci, co], stride, pad });
+    };
+    at(3, 3, 4, 1, 'same');
+    at(1, 3, 4, 1, 'same');
+    at(4, 1, 1, 1, 'same');
+    at(3, 2, 4, 2, 'same');
+    at(3, 2, 4, 2, 'valid');
+    at(3, 3, 4, 2, 'same');
+    at(3, 3, 4, 2, 'valid');
+    at(2, 3, 3, 1, 'valid');
+    at(3, 3, 2, 2, [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ]);
+  }
+}
+const label = (c: ConvCase): string =>
+  `x ${c.x.join('x')}, filter ${c.filter.join('x')}, stride ${c.stride}, pad ${JSON.stringify(c.pad)}`;
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32 - 0.5;
+  };
+}
+function randomValues(shape: readonly number[], seed: number): Float32Array {
+  const next = seeded(seed);
+  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, next);
+}
+
+/** max |a - b| / max |b|, the relative error against the CPU reference b. */
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+/** Runs f on a backend and returns its outputs' values, checking that it leaks neither tensors nor data. */
+async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const tensors = tf.memory().numTensors;
+  const dataIds = tf.engine().backend.numDataIds();
+  const out = f();
+  const list = Array.isArray(out) ? out : [out];
+  const values = await Promise.all(list.map(async (t) => Float32Array.from(await t.data())));
+  tf.dispose(list);
+  expect(tf.memory().numTensors).toBe(tensors);
+  expect(tf.engine().backend.numDataIds()).toBe(dataIds);
+  return values;
+}
+
+async function expectWasmMatchesCpu(f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+  const expected = await on('cpu', f);
+  const actual = await on('wasm', f);
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    expect(relativeError(actual[i]!, expected[i]!)).toBeLessThanOrEqual(TOLERANCE);
+  }
+}
+
+beforeAll(async () => {
+  await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+});
+
+describe('registration', () => {
+  it('adds Conv2DBackpropFilter and replaces the slow stock kernels, idempotently and reversibly', () => {
+    const ours = tf.getKernel('Concat', 'wasm')?.kernelFunc;
+    registerWasmTrainingKernels();
+    expect(tf.getKernel('Concat', 'wasm')?.kernelFunc).toBe(ours);
+    for (const name of WASM_TRAINING_KERNELS) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+
+    restoreWasmKernels();
+    const stock = tf.getKernel('Concat', 'wasm')?.kernelFunc;
+    expect(stock).not.toBe(ours);
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
+
+    registerWasmTrainingKernels();
+    expect(tf.getKernel('Concat', 'wasm')?.kernelFunc).not.toBe(stock);
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+  });
+});
+
+describe.each(CONV_CASES)('conv gradients, $x x $filter stride $stride pad $pad', (c) => {
+  const x = randomValues(c.x, 1);
+  const w = randomValues(c.filter, 2);
+  const outShape = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad).outShape;
+  const dy = randomValues(outShape, 3);
+
+  it(`Conv2DBackpropFilter kernel (${label(c)})`, async () => {
+    await expectWasmMatchesCpu(() =>
+      tf.tidy(() =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, outShape) },
+            { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter },
+          ),
+      ),
+    );
+  });
+
+  it(`Conv2DBackpropInput kernel (${label(c)})`, async () => {
+    await expectWasmMatchesCpu(() =>
+      tf.tidy(() =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropInput',
+            { dy: tf.tensor4d(dy, outShape), filter: tf.tensor4d(w, c.filter) },
+            { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x },
+          ),
+      ),
+    );
+  });
+
+  it(`tf.grads of conv2d w.r.t. input and filter (${label(c)})`, async () => {
+    await expectWasmMatchesCpu(() =>
+      tf.tidy(() =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf
+            .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad)
+            .mul(tf.tensor4d(dy, outShape))
+            .sum(),
+        )([tf.tensor4d(x, c.x), tf.tensor4d(w, c.filter)]),
+      ),
+    );
+  });
+
+  // conv2dTranspose's filter gradient is Conv2DBackpropFilter with x and dy swapped (the U-Net's upsampling).
+  it(`tf.grads of conv2dTranspose (${label(c)})`, async () => {
+    const ci = c.x[3];
+    const [fh, fw, , co] = c.filter;
+    const filter = randomValues([fh, fw, ci, co], 4);
+    await expectWasmMatchesCpu(() =>
+      tf.tidy(() =>
+        tf.grads((small: tf.Tensor, f: tf.Tensor) =>
+          tf
+            .conv2dTranspose(small as tf.Tensor4D, f as tf.Tensor4D, c.x, c.stride, c.pad)
+            .mul(tf.tensor4d(x, c.x))
+            .sum(),
+        )([tf.tensor4d(dy, outShape), tf.tensor4d(filter, [fh, fw, ci, co])]),
+      ),
+    );
+  });
+});
+
+describe('copy kernels', () => {
+  const shapes: [number, number, number, number][] = [
+    [3, 5, 7, 4],
+    [1, 4, 6, 1],
+  ];
+  it.each(shapes)('Concat along each axis, of 3 float32 inputs (%i x %i x %i x %i)', async (...shape) => {
+    for (const axis of [0, 1, 2, 3, -1]) {
+      await expectWasmMatchesCpu(() =>
+        tf.tidy(() =>
+          tf.concat(
+            [5, 6, 7].map((seed, i) => {
+              const s = [...shape];
+              s[(axis + 4) % 4] += i;
+              return tf.tensor(randomValues(s, seed), s);
+            }),
+            axis,
+          ),
+        ),
+      );
+    }
+  });
+
+  it.each(shapes)('SplitV along each axis, by sizes and by count (%i x %i x %i x %i)', async (...shape) => {
+    const values = randomValues(shape, 8);
+    for (const axis of [0, 1, 2, 3, -1]) {
+      const size = shape[(axis + 4) % 4]!;
+      await expectWasmMatchesCpu(() =>
+        tf.tidy(() => tf.split(tf.tensor(values, shape), [1, size - 1], axis)),
+      );
+      await expectWasmMatchesCpu(() => tf.tidy(() => tf.split(tf.tensor(values, shape), 1, axis)));
+    }
+  });
+
+  it.each([
+    [
+      [1, 1, 1, 4],
+      [3, 5, 7, 1],
+    ], // batch norm's gradient: a per-channel vector to the input's shape
+    [
+      [2, 3, 4],
+      [2, 1, 3],
+    ],
+    [
+      [3, 2],
+      [1, 4],
+    ],
+    [[5], [3]],
+    [
+      [2, 1, 3, 1],
+      [1, 2, 2, 3],
+    ],
+    [
+      [2, 3],
+      [1, 1],
+    ],
+    [[], []],
+  ])('Tile of %j by %j', async (shape, reps) => {
+    const values = randomValues(shape, 9);
+    await expectWasmMatchesCpu(() => tf.tidy(() => tf.tile(tf.tensor(values, shape), reps)));
+  });
+
+  it('Tile keeps int32 and bool exact and handles zero repetitions', async () => {
+    await tf.setBackend('wasm');
+    const ints = tf.tile(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), [2, 2]);
+    expect(await ints.array()).toEqual([
+      [1, 2, 1, 2],
+      [3, 4, 3, 4],
+      [1, 2, 1, 2],
+      [3, 4, 3, 4],
+    ]);
+    const flags = tf.tile(tf.tensor1d([true, false], 'bool'), [3]);
+    expect(await flags.array()).toEqual([1, 0, 1, 0, 1, 0]);
+    const none = tf.tile(tf.ones([2, 3]), [0, 1]);
+    expect(none.shape).toEqual([0, 3]);
+    tf.dispose([ints, flags, none]);
+  });
+
+  it('keeps int32 and bool exact and handles empty parts', async () => {
+    await tf.setBackend('wasm');
+    const a = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+    const b = tf.tensor2d([5, 6], [2, 1], 'int32');
+    const empty = tf.zeros([2, 0], 'int32');
+    const joined = tf.concat([a, empty, b], 1);
+    expect(joined.dtype).toBe('int32');
+    expect(await joined.array()).toEqual([
+      [1, 2, 5],
+      [3, 4, 6],
+    ]);
+    const [left, none, right] = tf.split(joined, [1, 0, 2], 1);
+    expect(await left!.array()).toEqual([[1], [3]]);
+    expect(none!.shape).toEqual([2, 0]);
+    expect(await right!.array()).toEqual([
+      [2, 5],
+      [4, 6],
+    ]);
+    const flags = tf.concat([tf.tensor1d([true, false], 'bool'), tf.tensor1d([true], 'bool')]);
+    expect(flags.dtype).toBe('bool');
+    expect(await flags.array()).toEqual([1, 0, 1]);
+    tf.dispose([a, b, empty, joined, left!, none!, right!, flags]);
+  });
+});
