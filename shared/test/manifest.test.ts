@@ -43,6 +43,7 @@ describe('ensemble manifest', () => {
     ['hostile name', (m: any) => (m.name = '../etc'), 'name'],
     ['huge name', (m: any) => (m.name = 'a'.repeat(10_000)), 'name'],
     ['bad version', (m: any) => (m.version = '..'), 'version'],
+    ['version "latest"', (m: any) => (m.version = 'latest'), 'version'],
     ['bad created', (m: any) => (m.created = 'yesterday'), 'created'],
     ['bad sha', (m: any) => (m.members[1].files[1].sha256 = 'XYZ'), 'members[1].files[1].sha256'],
     ['negative size', (m: any) => (m.members[0].files[0].bytes = -1), 'members[0].files[0].bytes'],

@@ -14,7 +14,8 @@ import {
 
 /** Names and versions travel in URLs and R2 keys: a strict alphabet, no dots at the start, bounded length. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
-export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+/** `latest` is not a version: it names the edge's moving pointer (GET /v1/ensembles/:name/latest). */
+export const VERSION_PATTERN = /^(?!latest$)[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 /** Relative file paths inside an ensemble: no `..`, no absolute paths, no backslashes. */
 const PATH_PATTERN = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;

@@ -1,6 +1,7 @@
 import { isQuorumInputError } from '@quorum/shared';
 import { BackendUnavailableError } from '../backend';
 import { ASSEMBLE_HELP, assembleCommand } from './cmd-assemble';
+import { EVALUATE_HELP, evaluateCommand } from './cmd-evaluate';
 import { SEGMENT_HELP, segmentCommand } from './cmd-segment';
 import { TRAIN_HELP, trainCommand } from './cmd-train';
 
@@ -8,6 +9,7 @@ const HELP = `quorum: deep-ensemble segmentation of microscopy images (Kaminski 
 
 Commands:
   quorum train      train the mode-fold ensemble and export it
+  quorum evaluate   score an ensemble (and baselines) on labelled images, write the report
   quorum segment    segment images with an exported ensemble
   quorum assemble   merge separately trained members into one ensemble
 
@@ -17,6 +19,7 @@ Run quorum <command> --help for its options.
 type Command = (argv: string[], log: (s: string) => void) => Promise<void>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   train: { run: trainCommand, help: TRAIN_HELP },
+  evaluate: { run: evaluateCommand, help: EVALUATE_HELP },
   segment: { run: segmentCommand, help: SEGMENT_HELP },
   assemble: { run: assembleCommand, help: ASSEMBLE_HELP },
 };

@@ -8,10 +8,13 @@ import {
 } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
 import { loadSample, openDataset } from '../data/dataset';
+import { trainBaselines } from '../ensemble/baselines';
 import type { TrainConfig } from '../ensemble/config';
 import { exportEnsemble } from '../ensemble/export';
+import { ensembleLayout } from '../ensemble/layout';
 import type { ModeRequest } from '../ensemble/modes';
 import { trainEnsemble } from '../ensemble/train-ensemble';
+import { writeReport } from '../report/write';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requireFlag } from './args';
 import { trainingProgress } from './progress';
 
@@ -44,6 +47,8 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --quantize Q         auto | ${WEIGHT_DTYPES.join(' | ')} (default auto: smallest with Dice drop <= 0.005)
   --aggregate RULE     default aggregation rule written to the manifest: mean | vote | union (default mean)
   --name N --version V ensemble name and version in the manifest (defaults: the --out folder's name, 1.0.0)
+  --baselines          also train the paper's baselines (pooled single U-Nets over 3 seeds, a random K-fold
+                       ensemble of the same size) into OUT/baselines/ and compare them in the report
   --no-export          train only; do not export when all members are done
 `;
 
@@ -92,12 +97,6 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
   const outDir = resolve(requireFlag(v.out, '--out'));
   if (v['mode-column'] && v.modes)
     throw new QuorumInputError('invalid-value', '--modes', 'give either --mode-column or --modes, not both');
-  if (v.baselines)
-    throw new QuorumInputError(
-      'unsupported',
-      '--baselines',
-      'is not implemented yet; use quorum evaluate for the ensemble alone',
-    );
   const modes: ModeRequest = v['mode-column']
     ? { kind: 'column', column: v['mode-column'] }
     : { kind: 'discovered', modes: v.modes ? intFlag(v.modes, '--modes', 1, 1, 32) : null };
@@ -169,6 +168,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     );
     return;
   }
+  if (v.baselines) await trainBaselines(outDir, config, outcome.plans.length, log, trainingProgress());
   if (v['no-export']) return log('all members trained; skipping export (--no-export)');
   const ds = openDataset(dataDir);
   const test = ds.entries.filter((e) => e.split === 'test');
@@ -189,4 +189,22 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
         ? `; test Dice ${m.dice.toFixed(4)}, object F1 ${m.objectF1.toFixed(4)}, PR-AUC ${m.prAuc.toFixed(4)} on ${m.images} images`
         : ''),
   );
+  if (test.length) {
+    await writeReport({
+      ensembleDir: outDir,
+      reportDir: ensembleLayout(outDir).report,
+      dataDir,
+      split: 'test',
+      samples: test.map((e) => loadSample(e, config.normalization)),
+      modeOf: (id) => (column ? (ds.entries.find((e) => e.id === id)?.meta[column] ?? 'unknown') : 'all'),
+      ensemble: {
+        name: manifest.name,
+        version: manifest.version,
+        members: manifest.members.length,
+        dtype: manifest.quantization.dtype,
+      },
+      log,
+    });
+    log(`wrote ${ensembleLayout(outDir).report}/report.md`);
+  }
 }

@@ -56,15 +56,16 @@ export function segmentationSpec(config: TrainConfig, rule: AggregationRule): Se
   };
 }
 
+/** The float32 models of a training folder's finished members (all of its partition's members unless `ids`). */
 export async function loadCheckpoints(
   outDir: string,
+  ids?: readonly string[],
 ): Promise<{ records: MemberRecord[]; models: tf.LayersModel[] }> {
   const layout = ensembleLayout(outDir);
   const partition = readJson<Partition>(layout.partition);
-  const ids = partition.modes.flatMap((m) => m.folds.map((_, f) => ({ mode: m.name, fold: f })));
+  const wanted = ids ?? partition.modes.flatMap((m) => m.folds.map((_, f) => memberId(m.name, f)));
   const records: MemberRecord[] = [];
-  for (const { mode, fold } of ids) {
-    const id = memberId(mode, fold);
+  for (const id of wanted) {
     if (!existsSync(layout.memberInfo(id))) {
       throw new QuorumInputError(
         'missing',

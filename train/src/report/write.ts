@@ -1,0 +1,52 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadedSample } from '../data/dataset';
+import { writeJsonAtomic } from '../store/files';
+import { overlayFigure } from './figures';
+import { buildReport, type Report, reportMarkdown } from './report';
+import { evaluateSystems } from './systems';
+
+/** Evaluate every system on the labelled samples and write report.json, report.md and figures into `reportDir`. */
+export async function writeReport(o: {
+  ensembleDir: string;
+  reportDir: string;
+  dataDir: string;
+  split: string;
+  samples: readonly LoadedSample[];
+  modeOf: (id: string) => string;
+  ensemble: Report['ensemble'];
+  notes?: string[];
+  log: (s: string) => void;
+  /** How many images get an overlay figure. */
+  figures?: number;
+}): Promise<Report> {
+  mkdirSync(join(o.reportDir, 'figures'), { recursive: true });
+  const figures: string[] = [];
+  const limit = o.figures ?? 4;
+  const results = await evaluateSystems({
+    ensembleDir: o.ensembleDir,
+    samples: o.samples,
+    modeOf: o.modeOf,
+    log: o.log,
+    onImage: (sample, seg) => {
+      if (figures.length >= limit) return;
+      const name = `figures/${sample.id.slice(0, 16)}-overlay.png`;
+      writeFileSync(join(o.reportDir, name), overlayFigure(sample, seg));
+      figures.push(name);
+    },
+  });
+  const modes: Record<string, number> = {};
+  for (const s of o.samples) modes[o.modeOf(s.id)] = (modes[o.modeOf(s.id)] ?? 0) + 1;
+  const report = buildReport(results, {
+    ensemble: o.ensemble,
+    data: { dir: o.dataDir, split: o.split, images: o.samples.length, modes },
+    figures,
+    notes: [
+      'Overlay figures: left, image with ground truth (green) and prediction (magenta) outlines; middle, predicted mask; right, member std (black = agreement).',
+      ...(o.notes ?? []),
+    ],
+  });
+  writeJsonAtomic(join(o.reportDir, 'report.json'), report);
+  writeFileSync(join(o.reportDir, 'report.md'), reportMarkdown(report));
+  return report;
+}
