@@ -60,7 +60,8 @@ export class EdgeClient {
         res = await this.fetchImpl(this.url(req.path), {
           method: req.method,
           headers,
-          ...(req.body !== undefined ? { body: req.body } : {}),
+          // Uint8Array is a valid fetch body in Node and browsers; the DOM and Node typings disagree on its name.
+          ...(req.body !== undefined ? { body: req.body as unknown as RequestInit['body'] } : {}),
         });
       } catch (e) {
         failure = e;
