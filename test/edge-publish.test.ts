@@ -145,3 +145,61 @@ describe('quorum publish against wrangler dev', () => {
     expect(await res.text()).toContain('Quorum');
   });
 });
+
+describe('the quorum publish command against wrangler dev', () => {
+  const bin = join(__dirname, '..', 'train', 'bin', 'quorum.js');
+  const cli = async (args: string[]) => {
+    const { execFile } = await import('node:child_process');
+    return new Promise<{ code: number; out: string; err: string }>((done) => {
+      execFile(
+        process.execPath,
+        [bin, ...args],
+        { env: { ...process.env, QUORUM_PUBLISH_TOKEN: TOKEN } },
+        (e, out, err) => done({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }),
+      );
+    });
+  };
+
+  it('publishes the exported tiny ensemble, lists it, rolls back, and every blob verifies', async () => {
+    const fixture = join(__dirname, 'fixtures', 'tiny-ensemble');
+    const v1 = await cli([
+      'publish',
+      fixture,
+      '--edge',
+      dev.url,
+      '--name',
+      'cli-tiny',
+      '--version',
+      '1.0.0',
+      '--promote',
+    ]);
+    expect(v1.code, v1.err).toBe(0);
+    expect(v1.out).toMatch(/cli-tiny 1\.0\.0: published; uploaded \d+ of \d+ blobs/);
+    const v2 = await cli([
+      'publish',
+      fixture,
+      '--edge',
+      dev.url,
+      '--name',
+      'cli-tiny',
+      '--version',
+      '1.0.1',
+      '--promote',
+    ]);
+    expect(v2.out).toMatch(/uploaded 0 of \d+ blobs/); // same weights: nothing to upload
+    const list = await cli(['publish', '--list', '--edge', dev.url, '--name', 'cli-tiny']);
+    expect(list.out).toMatch(/cli-tiny: latest 1\.0\.1/);
+    const back = await cli(['publish', '--rollback', '1.0.0', '--name', 'cli-tiny', '--edge', dev.url]);
+    expect(back.out).toMatch(/latest is now 1\.0\.0 \(was 1\.0\.1\)/);
+    const manifest = validateManifest(await (await fetch(`${dev.url}/v1/ensembles/cli-tiny/latest`)).json());
+    expect(manifest.version).toBe('1.0.0');
+    for (const f of manifestFiles(manifest)) {
+      const body = new Uint8Array(await (await fetch(`${dev.url}/v1/blobs/${f.sha256}`)).arrayBuffer());
+      expect(sha256(body)).toBe(f.sha256);
+      expect(body.byteLength).toBe(f.bytes);
+    }
+    const refused = await cli(['publish', fixture, '--edge', dev.url, '--name', '../etc']);
+    expect(refused.code).toBe(2);
+    expect(refused.err.trim().split('\n')).toHaveLength(1);
+  });
+});

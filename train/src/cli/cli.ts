@@ -1,7 +1,9 @@
 import { isQuorumInputError } from '@quorum/shared';
 import { BackendUnavailableError } from '../backend';
+import { PublishError } from '../publish';
 import { ASSEMBLE_HELP, assembleCommand } from './cmd-assemble';
 import { EVALUATE_HELP, evaluateCommand } from './cmd-evaluate';
+import { PUBLISH_HELP, publishCommand } from './cmd-publish';
 import { SEGMENT_HELP, segmentCommand } from './cmd-segment';
 import { TRAIN_HELP, trainCommand } from './cmd-train';
 
@@ -12,6 +14,7 @@ Commands:
   quorum evaluate   score an ensemble (and baselines) on labelled images, write the report
   quorum segment    segment images with an exported ensemble
   quorum assemble   merge separately trained members into one ensemble
+  quorum publish    publish an ensemble to the edge, list versions, roll back
 
 Run quorum <command> --help for its options.
 `;
@@ -20,6 +23,7 @@ type Command = (argv: string[], log: (s: string) => void) => Promise<void>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   train: { run: trainCommand, help: TRAIN_HELP },
   evaluate: { run: evaluateCommand, help: EVALUATE_HELP },
+  publish: { run: publishCommand, help: PUBLISH_HELP },
   segment: { run: segmentCommand, help: SEGMENT_HELP },
   assemble: { run: assembleCommand, help: ASSEMBLE_HELP },
 };
@@ -45,7 +49,7 @@ export async function main(
     await command.run(rest, log);
     return 0;
   } catch (e) {
-    if (isQuorumInputError(e) || e instanceof BackendUnavailableError) {
+    if (isQuorumInputError(e) || e instanceof BackendUnavailableError || e instanceof PublishError) {
       process.stderr.write(`quorum ${name}: ${(e as Error).message}\n`);
       return 2;
     }
