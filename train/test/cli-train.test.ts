@@ -163,7 +163,10 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
 async function expectCliError(args: string[], message: RegExp): Promise<void> {
   const errors: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => (errors.push(String(s)), true)) as typeof process.stderr.write;
+  process.stderr.write = ((s: string) => {
+    errors.push(String(s));
+    return true;
+  }) as typeof process.stderr.write;
   let code: number;
   try {
     code = await main(args, () => {});

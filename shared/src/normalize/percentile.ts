@@ -91,7 +91,7 @@ export function applyRange(data: ArrayLike<number>, range: IntensityRange, clip:
   const inv = 1 / span;
   for (let i = 0; i < data.length; i++) {
     const v = (data[i]! - range.lo) * inv;
-    out[i] = clip ? (v < 0 ? 0 : v > 1 ? 1 : v) : v;
+    out[i] = clip ? Math.min(1, Math.max(0, v)) : v;
   }
   return out;
 }

@@ -73,6 +73,7 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
       const seg = await segmentImage(image, ensemble.manifest, ensemble.runner, {
         ...(rule ? { rule } : {}),
         tta: v.tta ?? false,
+        adaptive,
       });
       const stem = join(outDir, basename(file, extname(file)));
       const { width: w, height: h } = seg;
