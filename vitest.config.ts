@@ -36,6 +36,21 @@ export default defineConfig({
       },
       {
         test: {
+          // The browser client (test/client-*.test.ts) in real headless Chromium via playwright-core, against the
+          // edge worker under wrangler dev. The global setup builds client/dist and publishes the tiny test
+          // ensemble; one file at a time, as each drives its own browser on a 2-core machine.
+          name: 'client',
+          root: './test',
+          include: ['client-*.test.ts'],
+          environment: 'node',
+          globalSetup: ['helpers/browser-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           root: './test',
           include: ['**/*.test.ts'],

@@ -1,0 +1,221 @@
+import sampleUrl from '../../../data/samples/dsb2018-fluo/images/0a849e0eb15faa8a6d7329c3dd66aabe9a294cccb52ed30a90c8ca99092ae732.png?url';
+import { EngineClient, type EngineError, toEngineError } from '../engine/client';
+import type { EngineResult, ExportKind, LoadProgress, SegmentProgress } from '../engine/types';
+import { readFile, saveFile, stemOf } from '../ui/files';
+import { errorMessage, formatBytes, progressOf } from '../ui/messages';
+import { type OverlayMode, renderOverlay } from '../ui/overlay';
+import { ObjectTable } from '../ui/table';
+import { appConfig } from './config';
+import { registerServiceWorker } from './offline';
+
+/**
+ * The hosted app: pick, drop or sample an image; it is decoded and segmented in the engine's worker, and shown with
+ * its mask, uncertainty, object count and table, with downloads. The image is only ever read locally.
+ */
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ui = {
+  drop: $<HTMLLabelElement>('drop'),
+  file: $<HTMLInputElement>('file'),
+  sample: $<HTMLButtonElement>('sample'),
+  page: $<HTMLSelectElement>('page'),
+  rule: $<HTMLSelectElement>('rule'),
+  tta: $<HTMLInputElement>('tta'),
+  backend: $<HTMLSpanElement>('backend'),
+  model: $<HTMLSpanElement>('model'),
+  progress: $<HTMLProgressElement>('progress'),
+  progressLabel: $<HTMLSpanElement>('progress-label'),
+  cancel: $<HTMLButtonElement>('cancel'),
+  error: $<HTMLParagraphElement>('error'),
+  result: $<HTMLElement>('result'),
+  canvas: $<HTMLCanvasElement>('canvas'),
+  count: $<HTMLElement>('count'),
+  showUncertainty: $<HTMLInputElement>('show-uncertainty'),
+  timing: $<HTMLSpanElement>('timing'),
+  table: $<HTMLTableElement>('objects'),
+};
+
+const config = appConfig(location);
+const engine = new EngineClient();
+const table = new ObjectTable(ui.table);
+
+let current: { bytes: Uint8Array; name: string } | undefined;
+let result: EngineResult | undefined;
+let running: AbortController | undefined;
+
+/**
+ * Marks the end of a user action on <body> (`data-outcome`, and `data-settled` counting them), for people's
+ * tooling and the browser tests alike.
+ */
+function settle(outcome: 'done' | 'cancelled' | 'error'): void {
+  document.body.dataset['outcome'] = outcome;
+  document.body.dataset['settled'] = String(Number(document.body.dataset['settled'] ?? 0) + 1);
+}
+
+function showError(message: string | null): void {
+  ui.error.hidden = message === null;
+  ui.error.textContent = message ?? '';
+}
+
+function showProgress(p: LoadProgress | SegmentProgress | null): void {
+  if (!p) {
+    ui.progress.removeAttribute('value');
+    ui.progress.value = 0;
+    ui.progressLabel.textContent = '';
+    return;
+  }
+  const { fraction, label } = progressOf(p);
+  if (fraction === null) ui.progress.removeAttribute('value');
+  else ui.progress.value = fraction;
+  ui.progressLabel.textContent = label;
+}
+
+const ready = (async () => {
+  const backend = await engine.init({ backend: config.backend });
+  ui.backend.textContent = backend.detail;
+  ui.backend.dataset['name'] = backend.name;
+  ui.backend.dataset['threads'] = String(backend.threads);
+  ui.backend.title = backend.fallbacks.join('\n');
+  const info = await engine.load(
+    { edge: config.edge, ensemble: config.ensemble, ...(config.version ? { version: config.version } : {}) },
+    showProgress,
+  );
+  ui.model.textContent =
+    `${info.name} ${info.version} (${info.members} members, ${info.rule})` +
+    (info.offline ? ' — offline, from the cache' : '') +
+    (info.downloaded.files > 0 ? ` — downloaded ${formatBytes(info.downloaded.bytes)}` : ' — from the cache');
+  ui.model.dataset['version'] = info.version;
+  ui.model.dataset['offline'] = String(info.offline);
+  ui.model.dataset['downloaded'] = String(info.downloaded.files);
+  showProgress(null);
+  ui.progressLabel.textContent = 'Ready.';
+  document.body.dataset['ready'] = 'true';
+})().catch((e) => {
+  const err = toEngineError(e);
+  ui.model.textContent = 'not loaded';
+  showProgress(null);
+  showError(errorMessage(err));
+  document.body.dataset['ready'] = 'failed';
+  throw err;
+});
+// The failure is already shown; keep it from also surfacing as an unhandled rejection.
+ready.catch(() => {});
+
+async function segmentCurrent(): Promise<void> {
+  if (!current) return;
+  running?.abort();
+  const controller = new AbortController();
+  running = controller;
+  showError(null);
+  ui.cancel.hidden = false;
+  try {
+    await ready;
+    const rule = ui.rule.value;
+    const r = await engine.segment(
+      { kind: 'file', bytes: current.bytes.slice(), name: current.name },
+      {
+        page: Number(ui.page.value) || 0,
+        tta: ui.tta.checked,
+        ...(rule === 'mean' || rule === 'vote' || rule === 'union' ? { rule } : {}),
+        adaptive: config.adaptive,
+        signal: controller.signal,
+        onProgress: showProgress,
+      },
+    );
+    if (running !== controller) return;
+    result = r;
+    showResult(r);
+    ui.progressLabel.textContent = 'Done.';
+    settle('done');
+  } catch (e) {
+    if (running !== controller) return;
+    const err = toEngineError(e);
+    showProgress(null);
+    if (err.kind === 'aborted') {
+      ui.progressLabel.textContent = 'Cancelled.';
+      settle('cancelled');
+    } else {
+      showError(errorMessage(err, current?.name));
+      settle('error');
+    }
+  } finally {
+    if (running === controller) {
+      running = undefined;
+      ui.cancel.hidden = true;
+    }
+  }
+}
+
+function overlayMode(): OverlayMode {
+  return ui.showUncertainty.checked ? 'uncertainty' : 'mask';
+}
+
+function showResult(r: EngineResult): void {
+  ui.result.hidden = false;
+  ui.result.dataset['page'] = String(r.page);
+  renderOverlay(ui.canvas, r, overlayMode());
+  ui.count.textContent = String(r.count);
+  ui.timing.textContent =
+    `${r.width}x${r.height}, ${r.evaluations} tile evaluations` +
+    (r.skipped !== undefined ? ` (${r.skipped} skipped)` : '') +
+    ` in ${(r.ms.infer / 1000).toFixed(1)} s on ${r.backend.name}`;
+  table.show(r.objects);
+}
+
+async function openFile(bytes: Uint8Array, name: string): Promise<void> {
+  showError(null);
+  current = undefined;
+  try {
+    await ready.catch(() => {});
+    const pages = await engine.pages(bytes.slice(), name);
+    ui.page.replaceChildren(
+      ...Array.from({ length: pages }, (_, i) => new Option(String(i + 1), String(i), i === 0, i === 0)),
+    );
+    ui.page.disabled = pages < 2;
+  } catch (e) {
+    // Unreadable: say so, keep the previous result on screen, and stay ready for the next file.
+    showError(errorMessage(toEngineError(e) as EngineError, name));
+    settle('error');
+    return;
+  }
+  current = { bytes, name };
+  await segmentCurrent();
+}
+
+ui.file.addEventListener('change', async () => {
+  const file = ui.file.files?.[0];
+  ui.file.value = '';
+  if (file) await openFile(await readFile(file), file.name);
+});
+ui.drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  ui.drop.classList.add('over');
+});
+ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
+ui.drop.addEventListener('drop', async (e) => {
+  e.preventDefault();
+  ui.drop.classList.remove('over');
+  const file = e.dataTransfer?.files[0];
+  if (file) await openFile(await readFile(file), file.name);
+});
+ui.sample.addEventListener('click', async () => {
+  // A bundled asset of this app: a GET of a file, never a send.
+  const res = await fetch(sampleUrl);
+  await openFile(new Uint8Array(await res.arrayBuffer()), 'dsb2018-sample.png');
+});
+ui.page.addEventListener('change', () => void segmentCurrent());
+ui.cancel.addEventListener('click', () => running?.abort());
+ui.showUncertainty.addEventListener('change', () => {
+  if (result) renderOverlay(ui.canvas, result, overlayMode());
+});
+for (const button of document.querySelectorAll<HTMLButtonElement>('[data-export]')) {
+  button.addEventListener('click', async () => {
+    if (!result || !current) return;
+    try {
+      saveFile(await engine.exportResult(button.dataset['export'] as ExportKind, stemOf(current.name)));
+    } catch (e) {
+      showError(errorMessage(toEngineError(e)));
+    }
+  });
+}
+
+registerServiceWorker(config.offline);

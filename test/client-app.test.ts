@@ -1,0 +1,255 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { decodeImage } from '@quorum/shared';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../edge/scripts/wrangler-dev';
+import { appReady, clientContext, dice, launchChromium, newPage } from './helpers/browser';
+import { multiPageTiff16, nucleiPng, oversizePng, syntheticNuclei } from './helpers/browser-images';
+import { type RecordingProxy, startRecordingProxy } from './helpers/browser-proxy';
+
+/**
+ * The hosted app, end to end: served by the edge worker (wrangler dev) with the tiny test ensemble published
+ * through the real publish API, driven in headless Chromium through its UI, downloads read back in Node.
+ */
+const ctx = clientContext();
+const SAMPLE = join(
+  ROOT,
+  'data/samples/dsb2018-fluo/images/0a849e0eb15faa8a6d7329c3dd66aabe9a294cccb52ed30a90c8ca99092ae732.png',
+);
+const TINY = join(ROOT, 'test/fixtures/tiny-ensemble');
+/** Chromium's own update and sign-in chatter (recorded and refused by the proxy, never the page's doing). */
+const BROWSER_SERVICES = /(^|\.)(google\.com|googleapis\.com|gvt1\.com|gstatic\.com)$/;
+
+let proxy: RecordingProxy;
+let browser: Browser;
+let tmp: string;
+let reference: { mask: Uint8Array; count: number };
+
+async function openApp(context: BrowserContext, query = ''): Promise<{ page: Page; logs: string[] }> {
+  const opened = await newPage(context);
+  await opened.page.goto(`${ctx!.edge}/?ensemble=${ctx!.ensemble}${query}`);
+  expect(await appReady(opened.page), opened.logs.join('\n')).toBe('true');
+  return opened;
+}
+
+async function upload(page: Page, name: string, bytes: Uint8Array, mimeType = 'application/octet-stream') {
+  await page.setInputFiles('[data-testid=file]', { name, mimeType, buffer: Buffer.from(bytes) });
+}
+
+/** Run `action` and wait until the app has settled it (result, error or cancellation); returns the outcome. */
+async function act(page: Page, action: () => Promise<unknown>): Promise<'done' | 'error' | 'cancelled'> {
+  const before = Number((await page.evaluate(() => document.body.dataset['settled'])) ?? 0);
+  await action();
+  await page.waitForFunction((n) => Number(document.body.dataset['settled'] ?? 0) > n, before, {
+    timeout: 120_000,
+  });
+  return (await page.evaluate(() => document.body.dataset['outcome'])) as 'done' | 'error' | 'cancelled';
+}
+
+async function download(page: Page, testId: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${testId}]`)]);
+  const path = join(tmp, `${Date.now()}-${dl.suggestedFilename()}`);
+  await dl.saveAs(path);
+  return { name: dl.suggestedFilename(), bytes: new Uint8Array(await readFile(path)) };
+}
+
+describe.skipIf(!ctx)('hosted app in Chromium, served by the edge', () => {
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'quorum-client-app-'));
+    // The Node side of the comparison: the real CLI on the same file with the same ensemble.
+    const out = join(tmp, 'cli');
+    const { stdout } = await promisify(execFile)(
+      join(ROOT, 'node_modules/.bin/quorum'),
+      ['segment', '--ensemble', TINY, SAMPLE, '--out', out, '--backend', 'wasm'],
+      { cwd: ROOT, timeout: 120_000 },
+    );
+    const stem = '0a849e0eb15faa8a6d7329c3dd66aabe9a294cccb52ed30a90c8ca99092ae732';
+    reference = {
+      mask: decodeImage(new Uint8Array(await readFile(join(out, `${stem}.mask.png`)))).data as Uint8Array,
+      count: Number(/: (\d+) objects/.exec(stdout)![1]),
+    };
+    proxy = await startRecordingProxy();
+    browser = await launchChromium({ proxy });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('segments the bundled sample on threaded WASM; the mask matches `quorum segment` (Dice >= 0.999)', async () => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const { page, logs } = await openApp(context);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    const backend = page.getByTestId('backend');
+    expect(await backend.getAttribute('data-name')).toBe('wasm');
+    expect(await backend.textContent()).toMatch(/^WASM \(threaded SIMD build, \d+ threads?\)$/);
+    expect(await page.getByTestId('model').textContent()).toMatch(/^tiny-test 0\.0\.1 \(4 members, mean\)/);
+
+    expect(await act(page, () => page.getByTestId('sample').click()), logs.join('\n')).toBe('done');
+    expect(await page.getByTestId('error').isHidden()).toBe(true);
+    expect(Number(await page.getByTestId('count').textContent())).toBe(reference.count);
+
+    const mask = await download(page, 'download-mask');
+    expect(mask.name).toBe('dsb2018-sample.mask.png');
+    const browserMask = decodeImage(mask.bytes);
+    expect([browserMask.width, browserMask.height]).toEqual([256, 256]);
+    expect(dice(browserMask.data, reference.mask)).toBeGreaterThanOrEqual(0.999);
+
+    const labels = decodeImage((await download(page, 'download-labels')).bytes);
+    expect(labels.bitDepth).toBe(16);
+    expect(Math.max(...labels.data)).toBe(reference.count);
+    const probability = decodeImage((await download(page, 'download-probability')).bytes);
+    expect(probability.sampleFormat).toBe('float');
+    const labelsTiff = decodeImage((await download(page, 'download-labels-tiff')).bytes);
+    expect(labelsTiff.bitDepth).toBe(16);
+    const csv = new TextDecoder().decode((await download(page, 'download-csv')).bytes);
+    expect(csv.split('\r\n')[0]).toBe(
+      'id,area,centroidX,centroidY,bboxX,bboxY,bboxWidth,bboxHeight,meanIntensity,meanUncertainty',
+    );
+    expect(csv.trim().split('\r\n')).toHaveLength(reference.count + 1);
+
+    // The uncertainty toggle repaints the canvas; the table sorts by a column, both ways.
+    const pixels = () =>
+      page.evaluate(() => {
+        const c = document.querySelector('canvas')!;
+        return Array.from(
+          c
+            .getContext('2d')!
+            .getImageData(0, 0, c.width, c.height)
+            .data.slice(0, 4 * 4096),
+        ).join();
+      });
+    const before = await pixels();
+    await page.getByTestId('show-uncertainty').check();
+    expect(await pixels()).not.toBe(before);
+    const area = page.locator('th[data-key=area] button');
+    await area.click();
+    await area.click();
+    expect(await page.locator('th[data-key=area]').getAttribute('aria-sort')).toBe('descending');
+    const areas = await page.$$eval('[data-testid=objects] tbody tr td:nth-child(2)', (tds) =>
+      tds.map((td) => Number(td.textContent)),
+    );
+    expect(areas).toHaveLength(reference.count);
+    expect(areas).toEqual([...areas].sort((a, b) => b - a));
+    await context.close();
+  });
+
+  it('privacy: after loading, no request carries image bytes, and segmenting makes only manifest/blob GETs', async () => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const start = proxy.requests.length;
+    const { page } = await openApp(context);
+    // Loading ends when the service worker has precached the app shell too.
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+    });
+    const image = nucleiPng(320, 240, 7);
+    const loaded = proxy.requests.length;
+    expect(await act(page, () => upload(page, 'private.png', image, 'image/png'))).toBe('done');
+    await download(page, 'download-csv');
+    expect(await act(page, () => page.getByTestId('sample').click())).toBe('done');
+    await page.waitForTimeout(500);
+    const during = proxy.since(loaded);
+    const all = proxy.since(start);
+
+    // No request of any realm, to any host, carries any 64-byte run of the image file.
+    const probe = Buffer.from(image.subarray(image.length >> 1, (image.length >> 1) + 64));
+    for (const r of all) {
+      expect(r.body.includes(probe), `${r.method} ${r.url}`).toBe(false);
+      expect(r.url.includes(probe.toString('base64').slice(0, 40)), r.url).toBe(false);
+    }
+    // Everything the page (and its workers) asked for after loading: GETs of the manifest, blobs, or its own
+    // static files (the sample button's bundled image). No POST/PUT, nothing to another host.
+    const pageRequests = during.filter((r) => !BROWSER_SERVICES.test(new URL(r.url).hostname));
+    for (const r of pageRequests) {
+      const url = new URL(r.url);
+      expect(url.origin, r.url).toBe(ctx!.edge);
+      expect(r.method, r.url).toBe('GET');
+      expect(r.body.byteLength, r.url).toBe(0);
+      expect(url.pathname, r.url).toMatch(
+        /^\/(v1\/ensembles\/[^/]+\/[^/]+|v1\/blobs\/[0-9a-f]{64}|assets\/[^/]+\.png)$/,
+      );
+    }
+    // Whatever Chromium itself tried (update checks) was refused by the proxy: nothing left this machine.
+    for (const r of all.filter((r) => BROWSER_SERVICES.test(new URL(r.url, 'http://x').hostname))) {
+      expect(r.refused).toBe(true);
+    }
+    await context.close();
+  });
+
+  it('bad files get a clear, visible error and the app stays usable', async () => {
+    const context = await browser.newContext();
+    const { page } = await openApp(context, '&sw=off');
+    const png = nucleiPng(96, 96, 3);
+    const tiff = multiPageTiff16([syntheticNuclei(64, 64, { seed: 4, max: 40000 }) as Uint16Array], 64, 64);
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['cut.png', png.subarray(0, png.length - 40), /Could not read "cut\.png".*PNG ends/],
+      ['cut.tif', tiff.subarray(0, 200), /Could not read "cut\.tif".*TIFF ends/],
+      [
+        'notes.png',
+        new TextEncoder().encode('these are my lab notes, not an image\n'),
+        /Could not read "notes\.png".*not a PNG, TIFF or JPEG/,
+      ],
+      [
+        'huge.png',
+        oversizePng(5000, 5000),
+        /too large.*5000 x 5000 = 25000000 pixels, over the limit of 16777216/,
+      ],
+    ];
+    for (const [name, bytes, message] of cases) {
+      expect(await act(page, () => upload(page, name, bytes)), name).toBe('error');
+      const error = page.getByTestId('error');
+      expect(await error.isVisible(), name).toBe(true);
+      expect(await error.textContent(), name).toMatch(message);
+    }
+    // Still usable: the next good image segments and clears the error.
+    expect(await act(page, () => upload(page, 'good.png', png, 'image/png'))).toBe('done');
+    expect(await page.getByTestId('error').isHidden()).toBe(true);
+    await context.close();
+  });
+
+  it('multi-page 16-bit TIFF: every page can be picked and segmented', async () => {
+    const context = await browser.newContext();
+    const { page } = await openApp(context, '&sw=off');
+    const pageA = syntheticNuclei(128, 96, { seed: 11, max: 40000 }) as Uint16Array;
+    const pageB = syntheticNuclei(128, 96, { seed: 12, max: 40000 }) as Uint16Array;
+    const tiff = multiPageTiff16([pageA, pageB], 128, 96);
+    expect(await act(page, () => upload(page, 'stack.tif', tiff, 'image/tiff'))).toBe('done');
+    expect(await page.$$eval('[data-testid=page] option', (o) => o.map((x) => x.textContent))).toEqual([
+      '1',
+      '2',
+    ]);
+    expect(await page.getByTestId('result').getAttribute('data-page')).toBe('0');
+    const canvas = () => page.evaluate(() => document.querySelector('canvas')!.toDataURL());
+    const first = await canvas();
+    expect(await act(page, () => page.getByTestId('page').selectOption({ value: '1' }))).toBe('done');
+    expect(await page.getByTestId('result').getAttribute('data-page')).toBe('1');
+    expect(await canvas()).not.toBe(first);
+    await context.close();
+  });
+
+  it('cancel stops a long run, says so, and the next run works', async () => {
+    const context = await browser.newContext();
+    const { page } = await openApp(context, '&sw=off');
+    const outcome = act(page, () => upload(page, 'big.png', nucleiPng(1024, 1024, 5), 'image/png'));
+    await page.waitForFunction(
+      () =>
+        /^Segmenting: [1-9]/.test(document.querySelector('[data-testid=progress-label]')?.textContent ?? ''),
+      null,
+      { timeout: 60_000 },
+    );
+    const clicked = Date.now();
+    await page.getByTestId('cancel').click();
+    expect(await outcome).toBe('cancelled');
+    expect(Date.now() - clicked).toBeLessThan(5_000);
+    expect(await page.getByTestId('progress-label').textContent()).toBe('Cancelled.');
+    expect(await page.getByTestId('error').isHidden()).toBe(true);
+    expect(await act(page, () => page.getByTestId('sample').click())).toBe('done');
+    await context.close();
+  });
+});

@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type EnsembleManifest, manifestFiles, parseManifest } from '@quorum/shared/manifest';
+import { describe, expect, it } from 'vitest';
+import { appConfig } from '../client/src/app/config';
+import { sha256Hex } from '../client/src/engine/digest';
+import {
+  IntegrityError,
+  loadEnsembleFiles,
+  manifestUrl,
+  NetworkError,
+  verifyBlob,
+} from '../client/src/engine/loader';
+import { candidatesFor, slowerThan } from '../client/src/engine/order';
+import { memoryStore } from '../client/src/engine/store';
+import type { LoadProgress } from '../client/src/engine/types';
+import { stemOf } from '../client/src/ui/files';
+import { sortRows } from '../client/src/ui/table';
+import { clientContext } from './helpers/browser';
+
+/**
+ * The client's pure logic in Node (no browser): loading with integrity checks and the content-addressed cache,
+ * backend order, and the small UI helpers. The browser suites (client-app, client-widget, ...) cover the same
+ * paths for real in Chromium.
+ */
+const FIXTURE = join(import.meta.dirname, 'fixtures/tiny-ensemble');
+const EDGE = 'http://edge.test';
+const manifestText = readFileSync(join(FIXTURE, 'ensemble.json'), 'utf8');
+const manifest = parseManifest(manifestText);
+const blobs = new Map(
+  manifestFiles(manifest).map((f) => [f.sha256, new Uint8Array(readFileSync(join(FIXTURE, f.path)))]),
+);
+
+interface FakeEdge {
+  fetch: typeof fetch;
+  calls: string[];
+  /** Bytes served for a sha instead of the real ones. */
+  override: Map<string, Uint8Array>;
+  manifests: Map<string, string>;
+  down: boolean;
+}
+
+/** An edge in memory: `latest` and pinned manifests, and blobs by hash; records every URL fetched. */
+function fakeEdge(): FakeEdge {
+  const edge: FakeEdge = {
+    calls: [],
+    override: new Map(),
+    manifests: new Map([
+      ['latest', manifestText],
+      [manifest.version, manifestText],
+    ]),
+    down: false,
+    fetch: (async (input: RequestInfo | URL) => {
+      const url = String(input);
+      edge.calls.push(url);
+      if (edge.down) throw new TypeError('Failed to fetch');
+      const m = /\/v1\/ensembles\/tiny-test\/([^/]+)$/.exec(url);
+      if (m) {
+        const text = edge.manifests.get(decodeURIComponent(m[1]!));
+        return text ? new Response(text) : new Response('{"error":"no such version"}', { status: 404 });
+      }
+      const b = /\/v1\/blobs\/([0-9a-f]{64})$/.exec(url);
+      const bytes = b && (edge.override.get(b[1]!) ?? blobs.get(b[1]!));
+      return bytes ? new Response(bytes.slice()) : new Response('not found', { status: 404 });
+    }) as typeof fetch,
+  };
+  return edge;
+}
+
+const source = { edge: EDGE, ensemble: 'tiny-test' };
+
+describe.skipIf(!clientContext())('client engine (Node)', () => {
+  it('sha256Hex matches node:crypto', async () => {
+    const bytes = new TextEncoder().encode('quorum');
+    expect(await sha256Hex(bytes)).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('loads every file, verified, reporting download progress in bytes and caching by hash', async () => {
+    const edge = fakeEdge();
+    const store = memoryStore();
+    const events: LoadProgress[] = [];
+    const loaded = await loadEnsembleFiles(source, {
+      store,
+      fetch: edge.fetch,
+      onProgress: (p) => events.push(p),
+    });
+    expect(loaded.manifest.version).toBe('0.0.1');
+    expect(loaded.files.size).toBe(8);
+    expect(loaded.downloaded).toEqual({
+      files: 8,
+      bytes: manifestFiles(manifest).reduce((n, f) => n + f.bytes, 0),
+    });
+    expect(loaded.cached.files).toBe(0);
+    const last = events.filter((e) => e.phase === 'download').at(-1);
+    expect(last).toEqual({
+      phase: 'download',
+      loaded: loaded.downloaded.bytes,
+      total: loaded.downloaded.bytes,
+    });
+    for (const f of manifestFiles(manifest))
+      expect(await store.getBlob(f.sha256)).toEqual(blobs.get(f.sha256));
+
+    // Second visit: only the manifest is fetched.
+    edge.calls.length = 0;
+    const again = await loadEnsembleFiles(source, { store, fetch: edge.fetch });
+    expect(again.cached.files).toBe(8);
+    expect(again.downloaded.files).toBe(0);
+    expect(edge.calls).toEqual([manifestUrl(source)]);
+  });
+
+  it('a new latest version downloads only the blobs it does not share with the cached one', async () => {
+    const edge = fakeEdge();
+    const store = memoryStore();
+    await loadEnsembleFiles(source, { store, fetch: edge.fetch });
+    // v0.0.2 changes one member's weights: one shard is new, everything else is shared.
+    const v2 = structuredClone(manifest) as EnsembleManifest;
+    v2.version = '0.0.2';
+    const shard = v2.members[1]!.files[1]!;
+    const newBytes = blobs.get(shard.sha256)!.slice();
+    newBytes[100] = (newBytes[100]! + 1) % 256;
+    shard.sha256 = createHash('sha256').update(newBytes).digest('hex');
+    blobs.set(shard.sha256, newBytes);
+    edge.manifests.set('latest', JSON.stringify(v2));
+    edge.calls.length = 0;
+    const loaded = await loadEnsembleFiles(source, { store, fetch: edge.fetch });
+    expect(loaded.manifest.version).toBe('0.0.2');
+    expect(loaded.downloaded).toEqual({ files: 1, bytes: shard.bytes });
+    expect(edge.calls).toEqual([manifestUrl(source), `${EDGE}/v1/blobs/${shard.sha256}`]);
+    expect(loaded.files.get(shard.path)).toEqual(newBytes);
+  });
+
+  it('refuses a tampered blob and a truncated one, and caches neither', async () => {
+    const ref = manifest.members[0]!.files[1]!;
+    for (const [how, bytes, pattern] of [
+      [
+        'tampered',
+        blobs.get(ref.sha256)!.map((b, i) => (i === 7 ? b ^ 1 : b)),
+        /sha256 .*tampered or corrupted/,
+      ],
+      [
+        'truncated',
+        blobs.get(ref.sha256)!.subarray(0, 5000),
+        /got 5000 bytes but the manifest says 10004 \(truncated/,
+      ],
+    ] as const) {
+      const edge = fakeEdge();
+      edge.override.set(ref.sha256, bytes);
+      const store = memoryStore();
+      const error = await loadEnsembleFiles(source, { store, fetch: edge.fetch }).catch((e) => e);
+      expect(error, how).toBeInstanceOf(IntegrityError);
+      expect(error.message, how).toMatch(pattern);
+      expect(error.message, how).toContain(ref.path);
+      expect(error.message, how).toMatch(/refusing to use it$/);
+      expect(await store.getBlob(ref.sha256), how).toBeUndefined();
+    }
+  });
+
+  it('re-downloads a cache entry that no longer matches its hash', async () => {
+    const edge = fakeEdge();
+    const store = memoryStore();
+    await loadEnsembleFiles(source, { store, fetch: edge.fetch });
+    const ref = manifest.members[2]!.files[1]!;
+    await store.putBlob(ref.sha256, new Uint8Array(ref.bytes)); // zeros: corrupted on disk
+    edge.calls.length = 0;
+    const loaded = await loadEnsembleFiles(source, { store, fetch: edge.fetch });
+    expect(loaded.downloaded.files).toBe(1);
+    expect(edge.calls.at(-1)).toBe(`${EDGE}/v1/blobs/${ref.sha256}`);
+    await expect(verifyBlob(ref, (await store.getBlob(ref.sha256))!)).resolves.toBeUndefined();
+  });
+
+  it('offline: the cached manifest and blobs stand in; with nothing cached, a clear network error', async () => {
+    const edge = fakeEdge();
+    const store = memoryStore();
+    edge.down = true;
+    const cold = await loadEnsembleFiles(source, { store, fetch: edge.fetch }).catch((e) => e);
+    expect(cold).toBeInstanceOf(NetworkError);
+    expect(cold.message).toMatch(/could not fetch the ensemble manifest .* and none is cached/);
+    edge.down = false;
+    await loadEnsembleFiles(source, { store, fetch: edge.fetch });
+    edge.down = true;
+    const warm = await loadEnsembleFiles(source, { store, fetch: edge.fetch });
+    expect(warm.offline).toBe(true);
+    expect(warm.cached.files).toBe(8);
+  });
+
+  it('a pinned version that does not exist is a 404 message, not a cache fallback', async () => {
+    const edge = fakeEdge();
+    const error = await loadEnsembleFiles(
+      { ...source, version: '9.9.9' },
+      { store: memoryStore(), fetch: edge.fetch },
+    ).catch((e) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect(error.message).toMatch(/version 9\.9\.9 of ensemble "tiny-test" was not found .*no such version/);
+    expect(manifestUrl({ ...source, version: '1.0 beta' })).toBe(`${EDGE}/v1/ensembles/tiny-test/1.0%20beta`);
+  });
+
+  it('backend order: forced first, then only slower ones', () => {
+    expect(candidatesFor('auto')).toEqual(['webgpu', 'wasm', 'cpu']);
+    expect(candidatesFor('webgpu')).toEqual(['webgpu', 'wasm', 'cpu']);
+    expect(candidatesFor('wasm')).toEqual(['wasm', 'cpu']);
+    expect(candidatesFor('cpu')).toEqual(['cpu']);
+    expect(slowerThan('webgpu')).toEqual(['wasm', 'cpu']);
+    expect(slowerThan('cpu')).toEqual([]);
+  });
+
+  it('app settings come from the URL, with safe defaults', () => {
+    const origin = 'https://quorum.example';
+    expect(appConfig({ origin, search: '' })).toEqual({
+      edge: origin,
+      ensemble: 'dsb2018-fluo',
+      backend: 'auto',
+      adaptive: 'off',
+      offline: true,
+    });
+    expect(
+      appConfig({ origin, search: '?ensemble=x&version=2&backend=webgpu&adaptive=exact&sw=off' }),
+    ).toEqual({
+      edge: origin,
+      ensemble: 'x',
+      version: '2',
+      backend: 'webgpu',
+      adaptive: 'exact',
+      offline: false,
+    });
+    expect(appConfig({ origin, search: '?backend=cuda' }).backend).toBe('auto');
+  });
+
+  it('object table sorting is total and stable; output names follow the input', () => {
+    const row = (id: number, area: number, meanIntensity: number | null) => ({
+      id,
+      area,
+      centroidX: 0,
+      centroidY: 0,
+      bboxX: 0,
+      bboxY: 0,
+      bboxWidth: 1,
+      bboxHeight: 1,
+      meanIntensity,
+      meanUncertainty: null,
+    });
+    const rows = [row(1, 30, 5), row(2, 10, null), row(3, 30, 2), row(4, 20, 9)];
+    expect(sortRows(rows, 'area', 'ascending').map((r) => r.id)).toEqual([2, 4, 1, 3]);
+    expect(sortRows(rows, 'area', 'descending').map((r) => r.id)).toEqual([1, 3, 4, 2]);
+    expect(sortRows(rows, 'meanIntensity', 'ascending').map((r) => r.id)).toEqual([3, 1, 4, 2]);
+    expect(stemOf('C:\\data\\cells.ome.tif')).toBe('cells.ome');
+    expect(stemOf('.png')).toBe('.png');
+  });
+});
