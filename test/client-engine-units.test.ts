@@ -35,6 +35,10 @@ const blobs = new Map(
 interface FakeEdge {
   fetch: typeof fetch;
   calls: string[];
+  /** The `cache` mode of each call. */
+  modes: (RequestCache | undefined)[];
+  /** Serve `override` only this many times, then the real bytes (a one-off corruption on the way). */
+  overrideTimes: number;
   /** Bytes served for a sha instead of the real ones. */
   override: Map<string, Uint8Array>;
   manifests: Map<string, string>;
@@ -45,15 +49,18 @@ interface FakeEdge {
 function fakeEdge(): FakeEdge {
   const edge: FakeEdge = {
     calls: [],
+    modes: [],
+    overrideTimes: Number.POSITIVE_INFINITY,
     override: new Map(),
     manifests: new Map([
       ['latest', manifestText],
       [manifest.version, manifestText],
     ]),
     down: false,
-    fetch: (async (input: RequestInfo | URL) => {
+    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
       const url = String(input);
       edge.calls.push(url);
+      edge.modes.push(init?.cache);
       if (edge.down) throw new TypeError('Failed to fetch');
       const m = /\/v1\/ensembles\/tiny-test\/([^/]+)$/.exec(url);
       if (m) {
@@ -61,7 +68,9 @@ function fakeEdge(): FakeEdge {
         return text ? new Response(text) : new Response('{"error":"no such version"}', { status: 404 });
       }
       const b = /\/v1\/blobs\/([0-9a-f]{64})$/.exec(url);
-      const bytes = b && (edge.override.get(b[1]!) ?? blobs.get(b[1]!));
+      const override = b && edge.overrideTimes > 0 ? edge.override.get(b[1]!) : undefined;
+      if (override) edge.overrideTimes--;
+      const bytes = b && (override ?? blobs.get(b[1]!));
       return bytes ? new Response(bytes.slice()) : new Response('not found', { status: 404 });
     }) as typeof fetch,
   };
@@ -153,7 +162,29 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
       expect(error.message, how).toContain(ref.path);
       expect(error.message, how).toMatch(/refusing to use it$/);
       expect(await store.getBlob(ref.sha256), how).toBeUndefined();
+      // Tried twice, the second time past the HTTP cache.
+      expect(edge.modes[edge.calls.lastIndexOf(`${EDGE}/v1/blobs/${ref.sha256}`)], how).toBe('reload');
     }
+  });
+
+  it('a blob damaged once on the way (or in the HTTP cache) is fetched again bypassing the HTTP cache', async () => {
+    const ref = manifest.members[3]!.files[1]!;
+    const edge = fakeEdge();
+    edge.override.set(ref.sha256, new Uint8Array(ref.bytes));
+    edge.overrideTimes = 1;
+    const events: LoadProgress[] = [];
+    const loaded = await loadEnsembleFiles(source, {
+      store: memoryStore(),
+      fetch: edge.fetch,
+      concurrency: 1,
+      onProgress: (p) => events.push(p),
+    });
+    expect(loaded.files.get(ref.path)).toEqual(blobs.get(ref.sha256));
+    const url = `${EDGE}/v1/blobs/${ref.sha256}`;
+    expect(edge.calls.filter((c) => c === url)).toHaveLength(2);
+    expect(edge.modes[edge.calls.lastIndexOf(url)]).toBe('reload');
+    const downloads = events.flatMap((e) => (e.phase === 'download' ? [e.loaded] : []));
+    expect(downloads.at(-1)).toBe(loaded.downloaded.bytes);
   });
 
   it('re-downloads a cache entry that no longer matches its hash', async () => {

@@ -122,10 +122,11 @@ async function download(
   ref: FileRef,
   doFetch: typeof fetch,
   onBytes: (n: number) => void,
+  cache: RequestCache,
 ): Promise<Uint8Array> {
   let res: Response;
   try {
-    res = await doFetch(url, { credentials: 'omit' });
+    res = await doFetch(url, { credentials: 'omit', cache });
   } catch (e) {
     throw new NetworkError(`could not download ${ref.path} (${(e as Error).message})`);
   }
@@ -189,14 +190,37 @@ export async function loadEnsembleFiles(
   let loaded = 0;
   const report = (n: number) => {
     loaded += n;
-    options.onProgress?.({ phase: 'download', loaded: Math.min(loaded, total), total });
+    options.onProgress?.({ phase: 'download', loaded: Math.max(0, Math.min(loaded, total)), total });
   };
   if (missing.length > 0) report(0);
   const queue = [...missing];
+  /**
+   * One blob, verified. A blob that fails verification is fetched once more bypassing the HTTP cache (blobs are
+   * served as immutable, so a copy damaged on the way would otherwise be served from there forever); if that copy
+   * fails too, the error stands.
+   */
+  const fetchVerified = async (ref: FileRef): Promise<Uint8Array> => {
+    const url = blobUrl(source.edge, ref.sha256);
+    let got = 0;
+    const count = (n: number) => {
+      got += n;
+      report(n);
+    };
+    const first = await download(url, ref, doFetch, count, 'default');
+    try {
+      await verifyBlob(ref, first);
+      return first;
+    } catch (e) {
+      if (!(e instanceof IntegrityError)) throw e;
+      report(-got);
+      const second = await download(url, ref, doFetch, report, 'reload');
+      await verifyBlob(ref, second);
+      return second;
+    }
+  };
   const worker = async () => {
     for (let ref = queue.shift(); ref; ref = queue.shift()) {
-      const bytes = await download(blobUrl(source.edge, ref.sha256), ref, doFetch, report);
-      await verifyBlob(ref, bytes);
+      const bytes = await fetchVerified(ref);
       await options.store.putBlob(ref.sha256, bytes);
       files.set(ref.path, bytes);
     }
