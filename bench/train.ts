@@ -1,0 +1,134 @@
+// npm run bench:train: U-Net train-step and forward times for the default and the paper-size member on every
+// TF.js backend available here, and (when Debian's python3-torch is installed) the identical network in PyTorch.
+// Writes bench/results/train.json. Env: BENCH_RUNS (timed runs, default 5), BENCH_PAPER=0 skips the paper-size net.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { buildUNet, countParameters, DEFAULT_UNET, PAPER_UNET, type UNetConfig } from '@quorum/shared';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../train/src/backend';
+import { segmentationLoss } from '../train/src/training/loss';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+async function timeIt(f: () => Promise<void>, runs = RUNS): Promise<number> {
+  await f();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await f();
+    times.push(performance.now() - t);
+  }
+  return Math.round(median(times));
+}
+
+async function measure(config: UNetConfig, runs: number) {
+  const model = buildUNet(config, 1);
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: segmentationLoss({ dice: 1, bce: 1 }) });
+  const x = tf.randomUniform([4, 256, 256, 1], 0, 1, 'float32', 1);
+  const y = tf.randomUniform([4, 256, 256, 1], 0, 1, 'float32', 2).round();
+  const trainStepMs = await timeIt(async () => {
+    await model.trainOnBatch(x, y);
+  }, runs);
+  const big = tf.randomUniform([1, 512, 512, 1], 0, 1, 'float32', 3);
+  const forward512Ms = await timeIt(async () => {
+    const out = model.predict(big) as tf.Tensor;
+    await out.data();
+    out.dispose();
+  }, runs);
+  for (const t of [x, y, big]) t.dispose();
+  model.dispose();
+  return { trainStepMs, forward512Ms };
+}
+
+function torchPeer(config: UNetConfig, threads: number) {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  const out = execFileSync(
+    '/usr/bin/python3',
+    [
+      join(import.meta.dirname, 'torch_unet.py'),
+      String(config.depth),
+      String(config.baseFilters),
+      config.batchNorm ? '1' : '0',
+      String(threads),
+    ],
+    {
+      env: {
+        ...process.env,
+        OPENBLAS_NUM_THREADS: String(threads),
+        OMP_NUM_THREADS: String(threads),
+        // Without raised malloc thresholds PyTorch spends half its time in page faults here (environment notes).
+        GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=17179869184',
+      },
+      encoding: 'utf8',
+    },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!) as {
+    torch: string;
+    threads: number;
+    trainStepMs: number;
+    forward512Ms: number;
+  };
+}
+
+const nets: [string, UNetConfig][] = [['default', DEFAULT_UNET]];
+if (process.env['BENCH_PAPER'] !== '0') nets.push(['paper', PAPER_UNET]);
+const rows: Record<string, unknown>[] = [];
+for (const backend of ['wasm', 'cpu'] as const) {
+  const sel = await selectBackend(backend);
+  for (const [name, config] of nets) {
+    // The pure-JS CPU backend is ~40x slower than WASM: time only the default member there, once.
+    if (backend === 'cpu' && name !== 'default') continue;
+    const r = await measure(config, backend === 'cpu' ? 1 : RUNS);
+    rows.push({ net: name, params: countParameters(config), backend: sel.name, detail: sel.detail, ...r });
+    console.error(
+      `${name} on ${sel.name}: train step ${r.trainStepMs} ms, forward 512x512 ${r.forward512Ms} ms`,
+    );
+  }
+}
+const peers = nets.map(([name, config]) => {
+  const t = torchPeer(config, 1);
+  const wasm = rows.find((r) => r['net'] === name && r['backend'] === 'wasm') as {
+    trainStepMs: number;
+    forward512Ms: number;
+  };
+  return t
+    ? {
+        net: name,
+        ...t,
+        wasmTrainStepRatio: wasm.trainStepMs / t.trainStepMs,
+        wasmForwardRatio: wasm.forward512Ms / t.forward512Ms,
+      }
+    : null;
+});
+const result = {
+  benchmark: 'train',
+  date: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
+  tfjs: tf.version.tfjs,
+  setup: {
+    trainStep: 'batch 4 of 256x256, soft Dice + BCE, Adam',
+    forward: '1 of 512x512',
+    runs: RUNS,
+    statistic: 'median',
+  },
+  rows,
+  pytorch: peers.filter(Boolean),
+  note: peers.some(Boolean)
+    ? 'PyTorch timed with 1 thread, like TF.js WASM in Node.'
+    : 'python3-torch not installed: no PyTorch peer.',
+};
+mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+writeFileSync(join(import.meta.dirname, 'results', 'train.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log(JSON.stringify(result, null, 2));
