@@ -205,24 +205,6 @@ async function kernelRows(stock: Map<string, tf.KernelConfig>): Promise<KernelRo
     );
     v.dispose();
   }
-
-  // Batch norm's moments and gradient reduce over [0,1,2] (and so do the bias gradients).
-  for (const [size, c] of [
-    [256, 16],
-    [128, 32],
-  ] as const) {
-    const x = tf.randomNormal([BATCH, size, size, c]);
-    const attrs = { axis: [0, 1, 2], keepDims: false };
-    for (const name of ['Sum', 'Mean']) {
-      rows.push(
-        await kernelRow(name, `${BATCH}x${size}x${size}x${c} over axes [0,1,2]`, { x }, attrs, {
-          name: 'stock tfjs-backend-wasm kernel',
-          run: stockRun(name, { x }, attrs),
-        }),
-      );
-    }
-    x.dispose();
-  }
   return rows;
 }
 
@@ -283,7 +265,7 @@ async function trainStep(): Promise<Record<string, unknown>> {
     model: `U-Net base 16, depth 4, ${model.countParams()} parameters, batch norm, Conv2DTranspose upsampling`,
     input: `batch ${BATCH} of ${SIZE}x${SIZE}x1`,
     ours_ms,
-    previous: 'only Conv2DBackpropFilter added; stock Conv2DBackpropInput, Concat, SplitV, Tile, Sum, Mean',
+    previous: 'only Conv2DBackpropFilter added; stock Conv2DBackpropInput, Concat, SplitV, Tile',
     previous_ms: filterGradientOnly_ms,
     speedup: round(filterGradientOnly_ms / ours_ms),
     predict_ms: forward_ms,
@@ -296,9 +278,10 @@ async function trainStep(): Promise<Record<string, unknown>> {
 async function main(): Promise<void> {
   await import('@tensorflow/tfjs-backend-wasm');
   const stock = new Map(
-    ['Conv2DBackpropInput', 'Concat', 'SplitV', 'Tile', 'Sum', 'Mean', 'Conv3DBackpropFilterV2'].map(
-      (name) => [name, tf.getKernel(name, 'wasm')!],
-    ),
+    ['Conv2DBackpropInput', 'Concat', 'SplitV', 'Tile', 'Conv3DBackpropFilterV2'].map((name) => [
+      name,
+      tf.getKernel(name, 'wasm')!,
+    ]),
   );
   const selection = await selectBackend('wasm');
   const kernels = await kernelRows(stock);

@@ -260,32 +260,6 @@ describe('copy kernels', () => {
     tf.dispose([ints, flags, none]);
   });
 
-  it.each([
-    [[0, 1, 2], false],
-    [[0, 1, 2], true],
-    [[1, 2], true],
-    [[0, 3], false],
-    [[-1], true],
-    [[1], false],
-    [[0, 1, 2, 3], false],
-    [[], false],
-  ])('Sum and Mean over axes %j (keepDims %s)', async (axes, keepDims) => {
-    const shape = [3, 5, 7, 4];
-    const values = randomValues(shape, 10);
-    for (const reduce of [tf.sum, tf.mean]) {
-      await expectWasmMatchesCpu(() => tf.tidy(() => reduce(tf.tensor(values, shape), axes, keepDims)));
-    }
-  });
-
-  it('Sum keeps int32 exact', async () => {
-    await tf.setBackend('wasm');
-    const total = tf.sum(tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2], 'int32'), [0, 1], true);
-    expect(total.dtype).toBe('int32');
-    expect(total.shape).toEqual([1, 1, 2]);
-    expect(await total.data()).toEqual(new Int32Array([16, 20]));
-    total.dispose();
-  });
-
   it('keeps int32 and bool exact and handles empty parts', async () => {
     await tf.setBackend('wasm');
     const a = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');

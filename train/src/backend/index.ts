@@ -8,7 +8,6 @@ export {
 export { makeConcatConfig } from './wasm-kernels/concat.js';
 export { conv2DBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filter.js';
 export { makeConv2DBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
-export { makeCollapsedReductionConfig } from './wasm-kernels/reduce.js';
 export {
   registerWasmTrainingKernels,
   restoreWasmKernels,

@@ -3,7 +3,6 @@ import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '
 import { makeConcatConfig } from './concat.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input.js';
-import { makeCollapsedReductionConfig } from './reduce.js';
 import { makeSplitVConfig } from './split-v.js';
 import { makeTileConfig } from './tile.js';
 
@@ -16,8 +15,6 @@ const OVERRIDES: ReadonlyArray<[string, (original: KernelConfig) => KernelConfig
   ['Concat', makeConcatConfig],
   ['SplitV', makeSplitVConfig],
   ['Tile', makeTileConfig],
-  ['Sum', makeCollapsedReductionConfig],
-  ['Mean', makeCollapsedReductionConfig],
 ];
 
 /** The stock kernels replaced while ours are registered, by kernel name. */
@@ -37,9 +34,8 @@ function replace(config: KernelConfig): void {
 
 /**
  * Makes the WASM backend able to train conv nets, and fast at it: adds `Conv2DBackpropFilter` and replaces
- * `Conv2DBackpropInput`, `Concat`, `SplitV` and `Tile` with XNNPACK- or memmove-based versions, and makes
- * `Sum` and `Mean` transpose less. Idempotent; works before or after the backend is initialised (the
- * replacements keep the originals' setup functions).
+ * `Conv2DBackpropInput`, `Concat`, `SplitV` and `Tile` with XNNPACK- or memmove-based versions. Idempotent;
+ * works before or after the backend is initialised (the replacements keep the originals' setup functions).
  */
 export function registerWasmTrainingKernels(): void {
   if (originals.size > 0) return;
