@@ -76,7 +76,14 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_UPDATE_NOTIFIER: '1', FORCE_COLOR: '0' },
+    // No Request.cf fetch: dev must work offline, and without this flag wrangler prints a DNS stack trace there.
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      NO_UPDATE_NOTIFIER: '1',
+      FORCE_COLOR: '0',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    },
   });
   const tail: string[] = [];
   const onLine = (chunk: Buffer) => {
