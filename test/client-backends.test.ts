@@ -40,7 +40,7 @@ function segmentWith(p: Page, grey: number[], backend?: string): Promise<Outcome
       if (backend) el.setAttribute('backend', backend);
       document.body.append(el);
       const data = new Uint8ClampedArray(grey.length * 4);
-      grey.forEach((v, i) => data.set([v, v, v, 255], i * 4));
+      for (const [i, v] of grey.entries()) data.set([v, v, v, 255], i * 4);
       const r = await el.segment(new ImageData(data, 64, 64));
       el.remove();
       return { backend: r.backend, probability: Array.from(r.probability), mask: Array.from(r.mask) };

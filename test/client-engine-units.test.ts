@@ -5,6 +5,7 @@ import { type EnsembleManifest, manifestFiles, parseManifest } from '@quorum/sha
 import { describe, expect, it } from 'vitest';
 import { appConfig } from '../client/src/app/config';
 import { sha256Hex } from '../client/src/engine/digest';
+import { BackendRunError, runWithFallback } from '../client/src/engine/fallback';
 import {
   IntegrityError,
   loadEnsembleFiles,
@@ -14,7 +15,7 @@ import {
 } from '../client/src/engine/loader';
 import { candidatesFor, slowerThan } from '../client/src/engine/order';
 import { memoryStore } from '../client/src/engine/store';
-import type { LoadProgress } from '../client/src/engine/types';
+import type { BackendInfo, BackendName, LoadProgress } from '../client/src/engine/types';
 import { stemOf } from '../client/src/ui/files';
 import { sortRows } from '../client/src/ui/table';
 import { clientContext } from './helpers/browser';
@@ -233,6 +234,48 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
     expect(candidatesFor('cpu')).toEqual(['cpu']);
     expect(slowerThan('webgpu')).toEqual(['wasm', 'cpu']);
     expect(slowerThan('cpu')).toEqual([]);
+  });
+
+  it('a backend that fails at run time hands the work to the next one, with the reason recorded', async () => {
+    const info = (name: BackendName, fallbacks: string[] = []): BackendInfo => ({
+      name,
+      threads: 1,
+      detail: name,
+      fallbacks,
+      crossOriginIsolated: false,
+    });
+    const switched: [BackendName[], string[]][] = [];
+    let active: BackendName = 'webgpu';
+    const run = async () => {
+      if (active !== 'cpu')
+        throw new BackendRunError(`Kernel 'Conv2DBackpropInput' not registered for '${active}'`);
+      return 'mask';
+    };
+    const switchTo = async (candidates: BackendName[], fallbacks: string[]) => {
+      switched.push([candidates, fallbacks]);
+      active = candidates[0]!;
+      return info(active, fallbacks);
+    };
+    const out = await runWithFallback(info('webgpu', ['earlier: skipped']), { run, switchTo });
+    expect(out.result).toBe('mask');
+    expect(out.backend.name).toBe('cpu');
+    expect(out.backend.fallbacks).toEqual([
+      'earlier: skipped',
+      "webgpu: failed at run time (Kernel 'Conv2DBackpropInput' not registered for 'webgpu')",
+      "wasm: failed at run time (Kernel 'Conv2DBackpropInput' not registered for 'wasm')",
+    ]);
+    expect(switched.map(([c]) => c)).toEqual([['wasm', 'cpu'], ['cpu']]);
+
+    // Not the backend's fault (bad input, cancellation): no fallback. The last backend failing: the error stands.
+    const input = Object.assign(new Error('cells.png: truncated'), { name: 'QuorumInputError' });
+    await expect(runWithFallback(info('wasm'), { run: () => Promise.reject(input), switchTo })).rejects.toBe(
+      input,
+    );
+    const onCpu = new BackendRunError('out of memory');
+    await expect(runWithFallback(info('cpu'), { run: () => Promise.reject(onCpu), switchTo })).rejects.toBe(
+      onCpu,
+    );
+    expect(switched).toHaveLength(2);
   });
 
   it('app settings come from the URL, with safe defaults', () => {

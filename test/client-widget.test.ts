@@ -1,3 +1,4 @@
+import { encode as encodeJpeg } from 'jpeg-js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientContext, type HostSite, launchChromium, newPage, startHostSite } from './helpers/browser';
@@ -115,12 +116,12 @@ describe.skipIf(!ctx)('<quorum-segmenter> embedded in a plain page on another or
     );
   });
 
-  it('JS API: segment(ImageData) resolves the result; memory stays flat across runs; errors are events', async () => {
+  it('JS API: segment(ImageData | File) resolves the result; memory stays flat; adaptive; errors are events', async () => {
     const { page } = await openPortal();
     const pixels = Array.from(syntheticNuclei(160, 120, { seed: 21 }));
     const runs = await page.evaluate(async (grey) => {
       const data = new Uint8ClampedArray(grey.length * 4);
-      grey.forEach((v, i) => data.set([v, v, v, 255], i * 4));
+      for (const [i, v] of grey.entries()) data.set([v, v, v, 255], i * 4);
       const el = document.querySelector('quorum-segmenter') as HTMLElement & {
         segment(x: ImageData | Blob): Promise<{ count: number; tensors: { count: number; bytes: number } }>;
       };
@@ -132,6 +133,35 @@ describe.skipIf(!ctx)('<quorum-segmenter> embedded in a plain page on another or
     // Every tile's tensors are disposed: what is alive after a run is the models' weights, the same each time.
     expect(runs[1]!.tensors).toEqual(runs[0]!.tensors);
     expect(runs[2]!.tensors).toEqual(runs[0]!.tensors);
+
+    // adaptive="exact" is passed through: the same mask, and the skipped evaluations are reported.
+    const adaptive = await page.evaluate(async (grey) => {
+      const data = new Uint8ClampedArray(grey.length * 4);
+      for (const [i, v] of grey.entries()) data.set([v, v, v, 255], i * 4);
+      const el = document.querySelector('quorum-segmenter') as HTMLElement & {
+        segment(x: ImageData): Promise<{ count: number; skipped?: number; evaluations: number }>;
+      };
+      el.setAttribute('adaptive', 'exact');
+      const r = await el.segment(new ImageData(data, 160, 120));
+      el.removeAttribute('adaptive');
+      return { count: r.count, skipped: r.skipped, evaluations: r.evaluations };
+    }, pixels);
+    expect(adaptive.count).toBe(runs[0]!.count);
+    expect(adaptive.skipped).toBeGreaterThanOrEqual(0);
+
+    // A JPEG (RGB, identical channels) goes through the same decoder as `quorum segment`.
+    const grey = syntheticNuclei(120, 90, { seed: 22 });
+    const rgba = new Uint8Array(grey.length * 4);
+    for (const [i, v] of grey.entries()) rgba.set([v, v, v, 255], i * 4);
+    const jpeg = Array.from(encodeJpeg({ data: rgba, width: 120, height: 90 }, 95).data);
+    const fromJpeg = await page.evaluate(async (bytes) => {
+      const el = document.querySelector('quorum-segmenter') as HTMLElement & {
+        segment(x: Blob): Promise<{ width: number; height: number }>;
+      };
+      const r = await el.segment(new File([new Uint8Array(bytes)], 'cells.jpg', { type: 'image/jpeg' }));
+      return [r.width, r.height];
+    }, jpeg);
+    expect(fromJpeg).toEqual([120, 90]);
 
     const error = await page.evaluate(async () => {
       const el = document.querySelector('quorum-segmenter') as HTMLElement & {
@@ -156,7 +186,7 @@ describe.skipIf(!ctx)('<quorum-segmenter> embedded in a plain page on another or
     const outcome = await page.evaluate(
       async (grey) => {
         const data = new Uint8ClampedArray(grey.length * 4);
-        grey.forEach((v, i) => data.set([v, v, v, 255], i * 4));
+        for (const [i, v] of grey.entries()) data.set([v, v, v, 255], i * 4);
         const el = document.querySelector('quorum-segmenter') as HTMLElement & {
           segment(x: ImageData): Promise<unknown>;
           cancel(): void;

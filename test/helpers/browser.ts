@@ -99,7 +99,15 @@ export async function startHostSite(
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'Content-Type': file.type, 'Cache-Control': 'no-store' }).end(file.body);
+    res
+      .writeHead(200, {
+        'Content-Type': file.type,
+        'Cache-Control': 'no-store',
+        // Readable from the edge's isolated pages too (the benchmark fetches its test image from here).
+        'Access-Control-Allow-Origin': '*',
+        'Cross-Origin-Resource-Policy': 'cross-origin',
+      })
+      .end(file.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

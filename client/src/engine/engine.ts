@@ -10,8 +10,9 @@ import {
   tfEnsembleRunner,
 } from '@quorum/shared';
 import * as tf from '@tensorflow/tfjs';
-import { candidatesFor, selectBackend, slowerThan } from './backend';
+import { candidatesFor, selectBackend } from './backend';
 import { exportResult } from './exports';
+import { BackendRunError, runWithFallback } from './fallback';
 import { decodeInput } from './input';
 import { IntegrityError, type LoadedFiles, loadEnsembleFiles, NetworkError } from './loader';
 import type { EngineStore } from './store';
@@ -34,11 +35,6 @@ import type {
  * The inference engine as it runs inside the worker: one backend, one loaded ensemble, jobs that can be
  * cancelled. The worker module only exposes it with comlink; keeping it a plain class keeps that surface tiny.
  */
-
-/** Thrown from inside a model call: the backend's fault, so the engine retries on the next backend. */
-class BackendRunError extends Error {
-  override readonly name = 'BackendRunError';
-}
 
 class CancelledError extends Error {
   override readonly name = 'AbortError';
@@ -213,49 +209,45 @@ export class Engine implements EngineApi {
         onProgress?.({ phase: 'decode' });
         const decoded = decodeInput(input, options);
         const tDecoded = performance.now();
-        for (;;) {
-          try {
-            const seg = await this.run(decoded.image, options, controller.signal, onProgress);
-            const tDone = performance.now();
-            const { manifest } = this.loaded.files;
-            const raw = imageToFloat(decoded.image);
-            const display = toDisplay(normalizePercentile(raw, manifest.input.normalization));
-            // The adaptive ensemble's saving: member-tile evaluations it proved could not change the mask.
-            const skipped = seg.fullEvaluations - seg.evaluations;
-            const memory = tf.memory();
-            this.last = {
-              width: seg.width,
-              height: seg.height,
-              page: decoded.page,
-              pages: decoded.pages,
-              rule: seg.rule,
-              count: seg.count,
-              mask: seg.mask.data,
-              labels: seg.labels.data,
-              probability: seg.probability,
-              uncertainty: seg.uncertainty.std,
-              objects: seg.objects,
-              display,
-              evaluations: seg.evaluations,
-              ...(options.adaptive === 'exact' ? { skipped } : {}),
-              backend: this.backend!,
-              ensemble: { name: manifest.name, version: manifest.version },
-              ms: { decode: tDecoded - t0, infer: tDone - tDecoded, total: performance.now() - t0 },
-              tensors: { count: memory.numTensors, bytes: memory.numBytes },
-            };
-            return this.last;
-          } catch (e) {
-            const backend = this.backend!;
-            if (!(e instanceof BackendRunError) || backend.name === 'cpu') throw e;
-            // A kernel missing or failing on this backend: record why, move to the next one, run again.
-            const reason = `${backend.name}: failed at run time (${e.message})`;
-            this.backend = await selectBackend(slowerThan(backend.name), {
-              fallbacks: [...backend.fallbacks, reason],
+        const { result: seg, backend } = await runWithFallback(this.backend!, {
+          run: () => this.run(decoded.image, options, controller.signal, onProgress),
+          switchTo: async (candidates, fallbacks) => {
+            this.backend = await selectBackend(candidates, {
+              fallbacks,
               ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
             });
-            await this.buildModels(this.loaded.files);
-          }
-        }
+            await this.buildModels(this.loaded!.files);
+            return this.backend;
+          },
+        });
+        const tDone = performance.now();
+        const { manifest } = this.loaded.files;
+        const raw = imageToFloat(decoded.image);
+        const display = toDisplay(normalizePercentile(raw, manifest.input.normalization));
+        // The adaptive ensemble's saving: member-tile evaluations it proved could not change the mask.
+        const skipped = seg.fullEvaluations - seg.evaluations;
+        const memory = tf.memory();
+        this.last = {
+          width: seg.width,
+          height: seg.height,
+          page: decoded.page,
+          pages: decoded.pages,
+          rule: seg.rule,
+          count: seg.count,
+          mask: seg.mask.data,
+          labels: seg.labels.data,
+          probability: seg.probability,
+          uncertainty: seg.uncertainty.std,
+          objects: seg.objects,
+          display,
+          evaluations: seg.evaluations,
+          ...(options.adaptive === 'exact' ? { skipped } : {}),
+          backend,
+          ensemble: { name: manifest.name, version: manifest.version },
+          ms: { decode: tDecoded - t0, infer: tDone - tDecoded, total: performance.now() - t0 },
+          tensors: { count: memory.numTensors, bytes: memory.numBytes },
+        };
+        return this.last;
       } finally {
         this.jobs.delete(job);
       }

@@ -42,6 +42,9 @@ export interface QuorumResultDetail {
   probability: Float32Array;
   uncertainty: Float32Array;
   rule: AggregationRule;
+  /** Member-tile evaluations run. */
+  evaluations: number;
+  /** With adaptive="exact": evaluations skipped because they could not change the mask. */
   skipped?: number;
   backend: BackendInfo;
   ensemble: { name: string; version: string };
@@ -215,6 +218,7 @@ export class QuorumSegmenter extends HTMLElement {
         probability: r.probability,
         uncertainty: r.uncertainty,
         rule: r.rule,
+        evaluations: r.evaluations,
         ...(r.skipped !== undefined ? { skipped: r.skipped } : {}),
         backend: r.backend,
         ensemble: r.ensemble,
