@@ -44,6 +44,14 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     for (const v of manifest.quantization.variants) expect(v.diceDelta).not.toBeNull();
     expect(manifest.metrics?.images).toBe(1);
     for (const f of manifestFiles(manifest)) expect(readFileSync(join(out, f.path)).byteLength).toBe(f.bytes);
+    // The report (test split present): one table, figures, and no baseline comparison without --baselines.
+    const report = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8'));
+    expect(report.rows.map((r: { name: string }) => r.name)).toContain('mode-fold ensemble (union, TTA)');
+    expect(report.verdict.singleDiceMean).toBeNull();
+    expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toMatch(
+      /\| mode-fold ensemble \(mean\) \| 4 \|/,
+    );
+    expect(existsSync(join(out, 'report', 'figures', 'scores.png'))).toBe(true);
     // Every member trains only on its own mode's other fold.
     const partition = JSON.parse(readFileSync(join(out, 'partition.json'), 'utf8'));
     expect(partition.modes.map((m: { name: string }) => m.name)).toEqual(['small', 'square256']);
@@ -130,6 +138,36 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     expect(c.code).toBe(0);
     const refused = await run(['assemble', '--out', join(root, 'all'), join(root, 'c')]);
     expect(refused.code).toBe(2);
+  });
+
+  it('--baselines trains the pooled single U-Nets (3 seeds) and a random K-fold ensemble, and the report compares them', async () => {
+    const out = join(tmp('quorum-base-'), 'ens');
+    const r = await run([
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      ...TINY,
+      '--epochs',
+      '1',
+      '--steps',
+      '1',
+      '--baselines',
+    ]);
+    expect(r.code, r.out.join('\n')).toBe(0);
+    for (const seed of [0, 1, 2])
+      expect(
+        existsSync(join(out, 'baselines', `pooled-s${seed}`, 'checkpoints', 'all-f0', 'member.json')),
+      ).toBe(true);
+    const report = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8'));
+    const single = report.rows.find((row: { seeds?: unknown[]; tta: boolean }) => row.seeds && !row.tta);
+    expect(single.seeds).toHaveLength(3);
+    expect(report.rows.some((row: { group: string }) => row.group === 'random-kfold')).toBe(true);
+    expect(typeof report.verdict.beatsSingleByTwoStd).toBe('boolean');
+    expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toMatch(
+      /Pooled single U-Net: Dice [\d.]+ \(seed-to-seed std/,
+    );
   });
 
   it('after kill -9 mid-member, a rerun resumes that member from its last epoch', async () => {

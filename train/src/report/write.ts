@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedSample } from '../data/dataset';
 import { writeJsonAtomic } from '../store/files';
+import { barChart } from './chart';
 import { overlayFigure } from './figures';
 import { buildReport, type Report, reportMarkdown } from './report';
 import { evaluateSystems } from './systems';
@@ -46,6 +47,8 @@ export async function writeReport(o: {
       ...(o.notes ?? []),
     ],
   });
+  writeFileSync(join(o.reportDir, 'figures/scores.png'), barChart(report.rows));
+  report.figures.unshift('figures/scores.png');
   writeJsonAtomic(join(o.reportDir, 'report.json'), report);
   writeFileSync(join(o.reportDir, 'report.md'), reportMarkdown(report));
   return report;
