@@ -181,6 +181,34 @@ describe.skipIf(!ctx)('<quorum-segmenter> embedded in a plain page on another or
     );
   });
 
+  it('attributes: a pinned version, the aggregation rule and flip TTA reach the engine', async () => {
+    const { page } = await openPortal();
+    const from = proxy.requests.length;
+    const pixels = Array.from(syntheticNuclei(96, 96, { seed: 23 }));
+    const out = await page.evaluate(async (grey) => {
+      const data = new Uint8ClampedArray(grey.length * 4);
+      for (const [i, v] of grey.entries()) data.set([v, v, v, 255], i * 4);
+      type R = { rule: string; evaluations: number; ensemble: { version: string } };
+      const el = document.querySelector('quorum-segmenter') as HTMLElement & {
+        segment(x: ImageData): Promise<R>;
+      };
+      const plain = await el.segment(new ImageData(data, 96, 96));
+      el.setAttribute('version', '0.0.1'); // reloads from the pinned manifest
+      el.setAttribute('aggregation', 'union');
+      el.setAttribute('tta', '');
+      const tuned = await el.segment(new ImageData(data, 96, 96));
+      return { plain, tuned };
+    }, pixels);
+    expect(out.plain.rule).toBe('mean');
+    expect(out.tuned).toMatchObject({ rule: 'union', ensemble: { version: '0.0.1' } });
+    expect(out.tuned.evaluations).toBe(4 * out.plain.evaluations);
+    const manifests = proxy
+      .since(from)
+      .map((r) => new URL(r.url).pathname)
+      .filter((p) => p.startsWith('/v1/ensembles/'));
+    expect(manifests).toContain(`/v1/ensembles/${ctx!.ensemble}/0.0.1`);
+  });
+
   it('cancel() stops within one member call and rejects as aborted', async () => {
     const { page } = await openPortal();
     const outcome = await page.evaluate(
