@@ -17,6 +17,11 @@ export interface RecordedRequest {
   at: number;
   /** Refused: not loopback, offline, or a CONNECT/upgrade. */
   refused: boolean;
+  /**
+   * For a host other than loopback (always refused, so it never left the machine). Chromium itself makes some:
+   * update checks to update.googleapis.com and sign-in probes to accounts.google.com, which no launch flag stops.
+   */
+  external: boolean;
 }
 
 export type Tamper = (body: Buffer) => Buffer;
@@ -54,8 +59,16 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
         res.writeHead(400).end();
         return;
       }
-      const refused = state.offline || !LOOPBACK.test(target.hostname);
-      requests.push({ method: req.method ?? 'GET', url: target.href, body, at: Date.now() - t0, refused });
+      const external = !LOOPBACK.test(target.hostname);
+      const refused = state.offline || external;
+      requests.push({
+        method: req.method ?? 'GET',
+        url: target.href,
+        body,
+        at: Date.now() - t0,
+        refused,
+        external,
+      });
       if (refused) {
         req.socket.destroy();
         return;
@@ -94,24 +107,22 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
     });
   });
   // HTTPS and WebSockets would arrive as CONNECT or upgrade: record them and refuse.
-  server.on('connect', (req, socket) => {
+  const refuse = (method: string, url: string) =>
     requests.push({
-      method: 'CONNECT',
-      url: req.url ?? '',
+      method,
+      url,
       body: Buffer.alloc(0),
       at: Date.now() - t0,
       refused: true,
+      // CONNECT's target is host:port.
+      external: !LOOPBACK.test(url.replace(/^[a-z]+:\/\//, '').replace(/:\d+(\/.*)?$|\/.*$/, '')),
     });
+  server.on('connect', (req, socket) => {
+    refuse('CONNECT', req.url ?? '');
     socket.destroy();
   });
   server.on('upgrade', (req, socket) => {
-    requests.push({
-      method: 'UPGRADE',
-      url: req.url ?? '',
-      body: Buffer.alloc(0),
-      at: Date.now() - t0,
-      refused: true,
-    });
+    refuse('UPGRADE', req.url ?? '');
     socket.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,4 +1,5 @@
 import {
+  countPages,
   type EnsembleRunner,
   imageToFloat,
   isQuorumInputError,
@@ -107,7 +108,6 @@ function toDisplay(image: Float32Array): Uint8Array {
 }
 
 interface Loaded {
-  source: EnsembleSource;
   files: LoadedFiles;
   models: tf.LayersModel[];
   runner: EnsembleRunner;
@@ -147,7 +147,6 @@ export class Engine implements EngineApi {
         ...(onProgress ? { onProgress } : {}),
       });
       await this.buildModels(files, onProgress);
-      this.loaded!.source = source;
       const m = files.manifest;
       return {
         name: m.name,
@@ -162,9 +161,11 @@ export class Engine implements EngineApi {
     });
   }
 
-  /** (Re)build every member on the active backend from the verified bytes. */
+  /**
+   * (Re)build every member on the active backend from the verified bytes. The previous models are disposed only
+   * once the new ones exist, so a failed build leaves the engine as it was.
+   */
   private async buildModels(files: LoadedFiles, onProgress?: (p: LoadProgress) => void): Promise<void> {
-    this.disposeModels();
     const { members } = files.manifest;
     const models: tf.LayersModel[] = [];
     try {
@@ -183,15 +184,14 @@ export class Engine implements EngineApi {
       models,
       members.map((m) => ({ id: m.id, mode: m.mode })),
     );
-    this.loaded = { source: this.loaded?.source ?? { edge: '', ensemble: '' }, files, models, runner };
-  }
-
-  private disposeModels(): void {
-    for (const m of this.loaded?.models ?? []) m.dispose();
+    const previous = this.loaded?.models ?? [];
+    this.loaded = { files, models, runner };
+    for (const m of previous) m.dispose();
   }
 
   pages(bytes: Uint8Array, name: string): Promise<number> {
-    return classified(async () => decodeInput({ kind: 'file', bytes, name }, { page: 0 }).pages);
+    // From the header alone (format, TIFF directories): no pixel data is decoded here.
+    return classified(async () => countPages(bytes, name));
   }
 
   segment(

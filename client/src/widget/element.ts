@@ -226,6 +226,7 @@ export class QuorumSegmenter extends HTMLElement {
         tensors: r.tensors,
       };
       this.els.progress.hidden = true;
+      this.els.status.textContent = `Done in ${(r.ms.total / 1000).toFixed(1)} s · ${r.ensemble.name} ${r.ensemble.version} · ${r.backend.detail}`;
       this.els.canvas.hidden = false;
       renderOverlay(this.els.canvas, r, 'mask');
       this.els.count.hidden = false;
