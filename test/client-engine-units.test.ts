@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { appConfig } from '../client/src/app/config';
 import { sha256Hex } from '../client/src/engine/digest';
 import { BackendRunError, runWithFallback } from '../client/src/engine/fallback';
+import { guardedRunner } from '../client/src/engine/guarded-runner';
 import {
   IntegrityError,
   loadEnsembleFiles,
@@ -276,6 +277,44 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
       onCpu,
     );
     expect(switched).toHaveLength(2);
+  });
+
+  it('cancellation: once the abort has landed, no further model call starts', async () => {
+    const started: number[] = [];
+    const inner = {
+      members: [{ id: 'a', mode: 'm' }],
+      predict: async (index: number, tiles: Float32Array) => {
+        started.push(index);
+        await new Promise((r) => setTimeout(r, 20));
+        return tiles;
+      },
+    };
+    const controller = new AbortController();
+    const runner = guardedRunner(inner, controller.signal);
+    // Abort (as a message handler would, on a macrotask) while the second call is running.
+    setTimeout(() => controller.abort(), 30);
+    const tiles = new Float32Array(4);
+    const outcomes: string[] = [];
+    for (let call = 0; call < 5; call++) {
+      outcomes.push(
+        await runner.predict(call, tiles, 1, 2, 2).then(
+          () => 'ran',
+          (e: Error) => e.name,
+        ),
+      );
+    }
+    expect(started).toEqual([0, 1]);
+    expect(outcomes).toEqual(['ran', 'ran', 'AbortError', 'AbortError', 'AbortError']);
+
+    // A throw from the model is marked as the backend's fault, with the original as its cause.
+    const kernel = new Error("Kernel 'X' not registered");
+    const failing = guardedRunner(
+      { ...inner, predict: () => Promise.reject(kernel) },
+      new AbortController().signal,
+    );
+    const error = await failing.predict(0, tiles, 1, 2, 2).catch((e) => e);
+    expect(error).toBeInstanceOf(BackendRunError);
+    expect(error.cause).toBe(kernel);
   });
 
   it('app settings come from the URL, with safe defaults', () => {

@@ -241,9 +241,11 @@ describe.skipIf(!ctx)('<quorum-segmenter> embedded in a plain page on another or
       Array.from(syntheticNuclei(768, 768, { seed: 5 })),
     );
     expect(outcome.error).toBe('aborted');
-    // At most the member call already running when the cancel landed (one batch of up to 4 tiles) completes.
-    expect(outcome.after).toBeLessThanOrEqual(1);
-    expect(outcome.last - outcome.cancelledAt).toBeLessThanOrEqual(4);
+    // In the worker, no model call starts once the cancel has landed (client-engine-units proves it exactly); seen
+    // from the page, the member call running then (a batch of up to 4 tiles) may finish, and one more may have
+    // started while the progress event and the cancel were crossing between page and worker.
+    expect(outcome.after).toBeLessThanOrEqual(2);
+    expect(outcome.last - outcome.cancelledAt).toBeLessThanOrEqual(8);
   });
 
   it('keeps its styles in its shadow root and leaves the page alone', async () => {

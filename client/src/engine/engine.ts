@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { candidatesFor, selectBackend } from './backend';
 import { exportResult } from './exports';
 import { BackendRunError, runWithFallback } from './fallback';
+import { guardedRunner } from './guarded-runner';
 import { decodeInput } from './input';
 import { IntegrityError, type LoadedFiles, loadEnsembleFiles, NetworkError } from './loader';
 import type { EngineStore } from './store';
@@ -36,44 +37,6 @@ import type {
  * The inference engine as it runs inside the worker: one backend, one loaded ensemble, jobs that can be
  * cancelled. The worker module only exposes it with comlink; keeping it a plain class keeps that surface tiny.
  */
-
-class CancelledError extends Error {
-  override readonly name = 'AbortError';
-  constructor() {
-    super('segmentation was cancelled');
-  }
-}
-
-/**
- * A macrotask turn. TF.js's WASM `data()` resolves on microtasks only, so without this the worker would never
- * look at its message queue during a run and a cancel could not land until the end.
- */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
-}
-
-/** The runner the pipeline drives, made cancellable between member calls and explicit about whose fault a throw is. */
-function guardedRunner(inner: EnsembleRunner, signal: AbortSignal): EnsembleRunner {
-  return {
-    members: inner.members,
-    async predict(index, tiles, count, h, w) {
-      await yieldToEventLoop();
-      if (signal.aborted) throw new CancelledError();
-      try {
-        return await inner.predict(index, tiles, count, h, w);
-      } catch (e) {
-        throw new BackendRunError((e as Error)?.message ?? String(e), { cause: e });
-      }
-    },
-  };
-}
 
 /** An error as it crosses the worker boundary: comlink keeps `name` and `message`, so the kind rides in `name`. */
 export function engineError(kind: EngineErrorKind, message: string, code?: string): Error {
