@@ -54,6 +54,8 @@ export default defineConfig({
           name: 'e2e',
           root: './test',
           include: ['**/*.test.ts'],
+          // Browser tests belong to the `client` project, which provides their edge and browser setup.
+          exclude: ['client-*.test.ts', '**/node_modules/**'],
           environment: 'node',
           testTimeout: 300_000,
         },

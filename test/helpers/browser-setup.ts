@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startWranglerDev } from '../../edge/scripts/wrangler-dev';
 import { publishEnsemble } from '../../train/src/publish';
-import type { ClientTestContext } from './browser';
+import { CHROMIUM, type ClientTestContext, chromiumAvailable } from './browser';
 import { buildClient, CLIENT_DIST } from './browser-build';
 
 /**
@@ -17,6 +17,13 @@ const TOKEN = 'client-test-token-7c1d';
 export default async function setup(project: {
   provide: (key: 'quorumClient', value: ClientTestContext) => void;
 }) {
+  if (!chromiumAvailable()) {
+    // Fail, never skip: a browser suite that silently skips would let CI pass without testing the client.
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: the browser tests need Debian's chromium. Install it with ` +
+        '`sudo apt-get install -y chromium` (.ci/run does), or point QUORUM_CHROMIUM at a Chromium binary.',
+    );
+  }
   await buildClient();
   const state = await mkdtemp(join(tmpdir(), 'quorum-client-edge-'));
   const dev = await startWranglerDev({
