@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { QuorumInputError } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
-import { loadSample, openDataset } from '../data/dataset';
+import { loadSample, modeLookup, openDataset } from '../data/dataset';
 import { configDifferences, type TrainConfig } from '../ensemble/config';
 import { exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
@@ -73,7 +73,7 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
     testSamples: ds.entries
       .filter((e) => e.split === 'test')
       .map((e) => loadSample(e, config!.normalization)),
-    modeOf: (id) => (column ? (ds.entries.find((e) => e.id === id)?.meta[column] ?? 'unknown') : 'all'),
+    modeOf: modeLookup(ds, column),
     log,
   });
   log(`wrote ${out.manifest}: ${manifest.members.length} members`);

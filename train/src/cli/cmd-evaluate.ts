@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseManifest, QuorumInputError } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
-import { loadSample, openDataset, requireColumn } from '../data/dataset';
+import { loadSample, modeLookup, openDataset, requireColumn } from '../data/dataset';
 import type { TrainConfig } from '../ensemble/config';
 import { ensembleLayout } from '../ensemble/layout';
 import { writeReport } from '../report/write';
@@ -52,7 +52,7 @@ export async function evaluateCommand(argv: string[], log: (s: string) => void):
     dataDir,
     split,
     samples: rows.map((e) => loadSample(e, manifest.input.normalization)),
-    modeOf: (id) => (column ? (ds.entries.find((e) => e.id === id)?.meta[column] ?? 'unknown') : 'all'),
+    modeOf: modeLookup(ds, column),
     ensemble: {
       name: manifest.name,
       version: manifest.version,

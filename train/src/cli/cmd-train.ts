@@ -7,7 +7,7 @@ import {
   WEIGHT_DTYPES,
 } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
-import { loadSample, openDataset } from '../data/dataset';
+import { loadSample, modeLookup, openDataset } from '../data/dataset';
 import { trainBaselines } from '../ensemble/baselines';
 import type { TrainConfig } from '../ensemble/config';
 import { exportEnsemble } from '../ensemble/export';
@@ -171,14 +171,16 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
   if (v['no-export']) return log('all members trained; skipping export (--no-export)');
   const ds = openDataset(dataDir);
   const test = ds.entries.filter((e) => e.split === 'test');
-  const column = modes.kind === 'column' ? modes.column : null;
+  const modeOf = modeLookup(ds, modes.kind === 'column' ? modes.column : null);
+  // Decoded once: the quantization check and the report score the same images.
+  const testSamples = test.map((e) => loadSample(e, config.normalization));
   const manifest = await exportEnsemble({
     outDir,
     name: v.name ?? defaultName(outDir),
     version: v.version ?? '1.0.0',
     rule,
-    testSamples: test.map((e) => loadSample(e, config.normalization)),
-    modeOf: (id) => (column ? (ds.entries.find((e) => e.id === id)?.meta[column] ?? 'unknown') : 'all'),
+    testSamples,
+    modeOf,
     log,
   });
   const m = manifest.metrics;
@@ -194,8 +196,8 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
       reportDir: ensembleLayout(outDir).report,
       dataDir,
       split: 'test',
-      samples: test.map((e) => loadSample(e, config.normalization)),
-      modeOf: (id) => (column ? (ds.entries.find((e) => e.id === id)?.meta[column] ?? 'unknown') : 'all'),
+      samples: testSamples,
+      modeOf,
       ensemble: {
         name: manifest.name,
         version: manifest.version,

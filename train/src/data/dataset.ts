@@ -151,3 +151,10 @@ export function loadSample(
     labels,
   };
 }
+
+/** Each image's mode for per-mode scores: its value in `column`, or one mode "all" without a column. */
+export function modeLookup(ds: Dataset, column: string | null | undefined): (id: string) => string {
+  if (!column) return () => 'all';
+  const byId = new Map(ds.entries.map((e) => [e.id, e.meta[column] || 'unknown']));
+  return (id) => byId.get(id) ?? 'unknown';
+}

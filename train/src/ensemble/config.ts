@@ -1,30 +1,20 @@
-import type { NormalizationSpec, TilingSpec, UNetConfig, WeightDtype } from '@quorum/shared';
-import type { LossWeights } from '../training/loss';
+import type { NormalizationSpec, WeightDtype } from '@quorum/shared';
 import type { MemberTrainingOptions } from '../training/member';
 
 /**
  * Everything that determines a trained ensemble. Saved as `train-config.json` in the output folder: a rerun with
  * the same config resumes; a rerun with a different one is refused instead of mixing two ensembles' members.
  */
-export interface TrainConfig {
+export interface TrainConfig extends Omit<MemberTrainingOptions, 'seed'> {
   data: { dir: string; trainIdsHash: string; trainImages: number };
   modes:
     | { kind: 'column'; column: string }
     | { kind: 'discovered'; modes: number | null }
     | { kind: 'single' };
   folds: number;
+  /** Seeds the split, every member's initialisation and its augmentation stream. */
   seed: number;
-  architecture: UNetConfig;
   normalization: NormalizationSpec;
-  tiling: TilingSpec;
-  patch: number;
-  batch: number;
-  stepsPerEpoch: number;
-  epochs: number;
-  patience: number;
-  learningRate: number;
-  loss: LossWeights;
-  augment: MemberTrainingOptions['augment'];
   quantize: WeightDtype | 'auto';
 }
 
@@ -44,17 +34,30 @@ export function configDifferences(a: unknown, b: unknown, path = ''): string[] {
 }
 
 export function memberTrainingOptions(c: TrainConfig): MemberTrainingOptions {
+  const {
+    architecture,
+    tiling,
+    patch,
+    batch,
+    stepsPerEpoch,
+    epochs,
+    patience,
+    learningRate,
+    seed,
+    loss,
+    augment,
+  } = c;
   return {
-    architecture: c.architecture,
-    tiling: c.tiling,
-    patch: c.patch,
-    batch: c.batch,
-    stepsPerEpoch: c.stepsPerEpoch,
-    epochs: c.epochs,
-    patience: c.patience,
-    learningRate: c.learningRate,
-    seed: c.seed,
-    loss: c.loss,
-    augment: c.augment,
+    architecture,
+    tiling,
+    patch,
+    batch,
+    stepsPerEpoch,
+    epochs,
+    patience,
+    learningRate,
+    seed,
+    loss,
+    augment,
   };
 }
