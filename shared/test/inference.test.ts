@@ -167,13 +167,13 @@ describe('adaptive ensemble (exact)', () => {
   function positionalRunner(count: number): EnsembleRunner {
     return {
       members: Array.from({ length: count }, (_, i) => ({ id: `m${i}`, mode: 'x' })),
-      async predict(index, tiles, n, h, w) {
+      async predict(index, tiles, _count, h, w) {
         const out = new Float32Array(tiles.length);
         for (let i = 0; i < tiles.length; i++) {
           const x = i % w;
           const y = Math.floor(i / w) % h;
           const v = tiles[i]! + 0.15 * Math.sin(index * 1.7 + x / 5) * Math.cos(y / 7 + index);
-          out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+          out[i] = Math.min(1, Math.max(0, v));
         }
         return out;
       },

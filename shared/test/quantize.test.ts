@@ -59,7 +59,8 @@ describe('weight quantization', () => {
           const back = dequantize(specs[0]!, data);
           const maxAbs = Math.max(...values.map(Math.abs));
           const bound = quantizationErrorBound(specs[0]!, maxAbs);
-          values.forEach((v, i) => expect(Math.abs(back[i]! - v)).toBeLessThanOrEqual(bound + 1e-6));
+          for (const [i, v] of values.entries())
+            expect(Math.abs(back[i]! - v)).toBeLessThanOrEqual(bound + 1e-6);
           expect(data.byteLength).toBe(values.length * (dtype === 'uint8' ? 1 : 2));
         },
       ),
