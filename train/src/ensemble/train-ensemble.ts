@@ -158,7 +158,7 @@ export async function trainEnsemble(req: TrainEnsembleRequest): Promise<TrainEns
     rmSync(work, { recursive: true, force: true });
     trained.push(plan.id);
     req.log(
-      `member ${plan.id}: done, validation Dice ${result.validationDice.toFixed(4)} (best epoch ${result.bestEpoch} of ${result.epochsRun}, ${result.seconds.toFixed(0)} s)`,
+      `member ${plan.id}: done, validation Dice ${result.validationDice.toFixed(4)} (best epoch ${result.bestEpoch} of ${result.epochsRun}, ${result.seconds.toFixed(0)} s, ${result.cpuSeconds.toFixed(0)} CPU s)`,
     );
   }
   const missing = plans.filter((p) => !existsSync(layout.memberInfo(p.id))).map((p) => p.id);

@@ -56,7 +56,10 @@ export interface MemberResult {
   validationDice: number;
   bestEpoch: number;
   epochsRun: number;
+  /** Wall-clock seconds of training (all sittings). */
   seconds: number;
+  /** CPU seconds of this process spent training it (all sittings): the cost figure, independent of machine load. */
+  cpuSeconds: number;
 }
 
 interface LoopState {
@@ -65,6 +68,7 @@ interface LoopState {
   bestEpoch: number;
   sinceBest: number;
   seconds: number;
+  cpuSeconds: number;
 }
 
 export async function trainMember(
@@ -83,9 +87,11 @@ export async function trainMember(
   const lastDir = join(workDir, 'last');
   const bestDir = join(workDir, 'best');
   const statePath = join(workDir, 'state.json');
-  let state: LoopState = { epoch: 0, bestDice: -1, bestEpoch: -1, sinceBest: 0, seconds: 0 };
+  let state: LoopState = { epoch: 0, bestDice: -1, bestEpoch: -1, sinceBest: 0, seconds: 0, cpuSeconds: 0 };
   if (existsSync(statePath) && existsSync(join(lastDir, 'model.json'))) {
-    state = readJson<LoopState>(statePath);
+    // State files from before CPU accounting have no cpuSeconds: count from zero.
+    const saved = readJson<Omit<LoopState, 'cpuSeconds'> & { cpuSeconds?: number }>(statePath);
+    state = { ...saved, cpuSeconds: saved.cpuSeconds ?? 0 };
     const resumed = await readModelDir(lastDir);
     model.setWeights(resumed.getWeights());
     resumed.dispose();
@@ -101,6 +107,7 @@ export async function trainMember(
   while (state.epoch < opts.epochs && state.sinceBest < opts.patience) {
     const rng = createRandom(memberSeed).fork(`epoch:${state.epoch}`);
     const started = performance.now();
+    const cpuStart = process.cpuUsage();
     let lossSum = 0;
     for (let step = 0; step < opts.stepsPerEpoch; step++) {
       for (let b = 0; b < opts.batch; b++) {
@@ -139,6 +146,8 @@ export async function trainMember(
     const dice = await validationDice(model, val, opts.tiling, multiple);
     state.epoch++;
     state.seconds += (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
+    state.cpuSeconds += (cpu.user + cpu.system) / 1e6;
     if (dice > state.bestDice) {
       state = { ...state, bestDice: dice, bestEpoch: state.epoch, sinceBest: 0 };
       await writeModelDir(bestDir, model);
@@ -169,6 +178,7 @@ export async function trainMember(
       bestEpoch: state.bestEpoch,
       epochsRun: state.epoch,
       seconds: state.seconds,
+      cpuSeconds: state.cpuSeconds,
     },
     model: best,
   };
