@@ -323,19 +323,19 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
       edge: origin,
       ensemble: 'dsb2018-fluo',
       backend: 'auto',
-      adaptive: 'off',
+      adaptive: 'exact',
       offline: true,
     });
-    expect(
-      appConfig({ origin, search: '?ensemble=x&version=2&backend=webgpu&adaptive=exact&sw=off' }),
-    ).toEqual({
-      edge: origin,
-      ensemble: 'x',
-      version: '2',
-      backend: 'webgpu',
-      adaptive: 'exact',
-      offline: false,
-    });
+    expect(appConfig({ origin, search: '?ensemble=x&version=2&backend=webgpu&adaptive=off&sw=off' })).toEqual(
+      {
+        edge: origin,
+        ensemble: 'x',
+        version: '2',
+        backend: 'webgpu',
+        adaptive: 'off',
+        offline: false,
+      },
+    );
     expect(appConfig({ origin, search: '?backend=cuda' }).backend).toBe('auto');
   });
 

@@ -1,7 +1,7 @@
 import { type AdaptiveMode, BACKEND_REQUESTS, type BackendRequest } from '../engine/types';
 
 /**
- * The app's settings, from its URL: `?ensemble=NAME&version=V&backend=wasm&adaptive=exact&sw=off`. The edge is
+ * The app's settings, from its URL: `?ensemble=NAME&version=V&backend=wasm&adaptive=off&sw=off` (adaptive defaults to exact). The edge is
  * the app's own origin (the worker serves both), unless `edge=` names another.
  */
 export interface AppConfig {
@@ -25,7 +25,7 @@ export function appConfig(location: Pick<Location, 'search' | 'origin'>): AppCon
     ensemble: q.get('ensemble') || DEFAULT_ENSEMBLE,
     ...(version ? { version } : {}),
     backend: (BACKEND_REQUESTS as readonly string[]).includes(backend) ? (backend as BackendRequest) : 'auto',
-    adaptive: q.get('adaptive') === 'exact' ? 'exact' : 'off',
+    adaptive: q.get('adaptive') === 'off' ? 'off' : 'exact',
     offline: q.get('sw') !== 'off',
   };
 }

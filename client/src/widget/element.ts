@@ -150,7 +150,8 @@ export class QuorumSegmenter extends HTMLElement {
     return BACKEND_REQUESTS.includes(v as BackendRequest) ? (v as BackendRequest) : 'auto';
   }
   private get adaptive(): AdaptiveMode {
-    return this.getAttribute('adaptive') === 'exact' ? 'exact' : 'off';
+    // Exact by default: the mask is identical to running every member, only unneeded evaluations are skipped.
+    return this.getAttribute('adaptive') === 'off' ? 'off' : 'exact';
   }
 
   /** Backend up and ensemble loaded (started on connect; awaited by segment). */
