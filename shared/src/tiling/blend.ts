@@ -61,18 +61,7 @@ export class BlendAccumulator {
 
   /** Add one window's outputs: `values[c]` is channel c over the window (tileWidth*tileHeight, row-major). */
   add(window: TileWindow, values: readonly Float32Array[]): void {
-    const { width, height, tileWidth: tw, tileHeight: th } = this.plan;
-    const h = Math.min(th, height - window.y);
-    const w = Math.min(tw, width - window.x);
-    for (let ty = 0; ty < h; ty++) {
-      const row = (window.y + ty) * width + window.x;
-      const t = ty * tw;
-      for (let tx = 0; tx < w; tx++) {
-        const wt = this.weights[t + tx]!;
-        this.weightSum[row + tx]! += wt;
-        for (let c = 0; c < this.channels; c++) this.sums[c]![row + tx]! += wt * values[c]![t + tx]!;
-      }
-    }
+    this.accumulate(window, values, true);
   }
 
   /**
@@ -80,6 +69,10 @@ export class BlendAccumulator {
    * values v by v + delta (used to refine a window first added from a subset of the ensemble).
    */
   adjust(window: TileWindow, deltas: readonly Float32Array[]): void {
+    this.accumulate(window, deltas, false);
+  }
+
+  private accumulate(window: TileWindow, values: readonly Float32Array[], countWeight: boolean): void {
     const { width, height, tileWidth: tw, tileHeight: th } = this.plan;
     const h = Math.min(th, height - window.y);
     const w = Math.min(tw, width - window.x);
@@ -88,7 +81,8 @@ export class BlendAccumulator {
       const t = ty * tw;
       for (let tx = 0; tx < w; tx++) {
         const wt = this.weights[t + tx]!;
-        for (let c = 0; c < this.channels; c++) this.sums[c]![row + tx]! += wt * deltas[c]![t + tx]!;
+        if (countWeight) this.weightSum[row + tx]! += wt;
+        for (let c = 0; c < this.channels; c++) this.sums[c]![row + tx]! += wt * values[c]![t + tx]!;
       }
     }
   }

@@ -32,32 +32,3 @@ export function configDifferences(a: unknown, b: unknown, path = ''): string[] {
     ),
   );
 }
-
-export function memberTrainingOptions(c: TrainConfig): MemberTrainingOptions {
-  const {
-    architecture,
-    tiling,
-    patch,
-    batch,
-    stepsPerEpoch,
-    epochs,
-    patience,
-    learningRate,
-    seed,
-    loss,
-    augment,
-  } = c;
-  return {
-    architecture,
-    tiling,
-    patch,
-    batch,
-    stepsPerEpoch,
-    epochs,
-    patience,
-    learningRate,
-    seed,
-    loss,
-    augment,
-  };
-}

@@ -11,7 +11,7 @@ import { type DatasetEntry, type LoadedSample, loadSample, openDataset } from '.
 import { readJson, sha256Hex, writeJsonAtomic } from '../store/files';
 import { writeModelDir } from '../store/model-dir';
 import { type EpochReport, type MemberResult, trainMember } from '../training/member';
-import { configDifferences, memberTrainingOptions, type TrainConfig } from './config';
+import { configDifferences, type TrainConfig } from './config';
 import { ensembleLayout } from './layout';
 import { assignModes, type ModeRequest } from './modes';
 
@@ -136,13 +136,7 @@ export async function trainEnsemble(req: TrainEnsembleRequest): Promise<TrainEns
     const state = join(work, 'state.json');
     if (existsSync(state))
       req.log(`member ${plan.id}: resuming after epoch ${readJson<{ epoch: number }>(state).epoch}`);
-    const { result, model } = await trainMember(
-      plan,
-      samples,
-      memberTrainingOptions(config),
-      work,
-      req.onProgress,
-    );
+    const { result, model } = await trainMember(plan, samples, config, work, req.onProgress);
     const record: MemberRecord = {
       ...result,
       mode: plan.mode,
