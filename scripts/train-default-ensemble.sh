@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # Reproduces the bundled default ensemble (models/dsb2018-fluo) from the team's dsb2018-fluo copy:
-# train split only, modes from the `acquisition` column, 3 folds per mode, seed 0, the CLI's default U-Net.
-# Resumable: rerun after an interruption and finished members are skipped. With JOBS=2 (default) the members are
-# split across two processes, one per core (TF.js WASM is single-threaded in Node); the last one to finish exports.
+# train split only, modes from the `acquisition` column, 3 folds per mode, seed 0, the CLI's default U-Net,
+# then the paper's baselines (pooled single U-Nets over 3 seeds, a random 12-fold ensemble) and the report.
+# Resumable: rerun after an interruption and finished models are skipped. With JOBS=2 (default) the models are
+# split across two processes, one per core (TF.js WASM is single-threaded in Node); a last run exports and reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/dsb2018-fluo}
 OUT=${OUT:-models/dsb2018-fluo}
 JOBS=${JOBS:-2}
-ARGS=(--data "$DATA" --out "$OUT" --mode-column acquisition --folds 3 --seed 0 --name dsb2018-fluo --version 1.0.0)
+ARGS=(--data "$DATA" --out "$OUT" --mode-column acquisition --folds 3 --seed 0 --name dsb2018-fluo --version 1.0.0 --baselines)
 mkdir -p .state
-if [ "$JOBS" = 1 ]; then
-  exec npx quorum train "${ARGS[@]}"
+if [ "$JOBS" != 1 ]; then
+  half() { # $1: log name, rest: the models this process trains
+    local log=$1; shift
+    npx quorum train "${ARGS[@]}" --members "$(IFS=,; echo "$*")" > ".state/train-default-$log.log" 2>&1
+  }
+  half a square256-f0 square256-f1 square256-f2 small-f0 small-f1 small-f2 &
+  a=$!
+  half b tall519-f0 tall519-f1 tall519-f2 wide512-f0 wide512-f1 wide512-f2 &
+  b=$!
+  wait $a $b
+  half c pooled-s0 pooled-s1 pooled-s2 random-kfold/all-f{0..4} &
+  a=$!
+  half d random-kfold/all-f{5..11} &
+  b=$!
+  wait $a $b
 fi
-npx quorum train "${ARGS[@]}" --members square256-f0,square256-f1,square256-f2,small-f0,small-f1,small-f2 > .state/train-default-a.log 2>&1 &
-a=$!
-npx quorum train "${ARGS[@]}" --members tall519-f0,tall519-f1,tall519-f2,wide512-f0,wide512-f1,wide512-f2 > .state/train-default-b.log 2>&1 &
-b=$!
-wait $a $b
-# Both halves done: this run finds every member trained and exports the ensemble.
-npx quorum train "${ARGS[@]}"
+# Everything trained: this run finds it all done, exports the ensemble and writes the report with the baselines.
+exec npx quorum train "${ARGS[@]}"

@@ -23,6 +23,13 @@ describe('ensemble manifest', () => {
     expect(validateManifest(JSON.parse(JSON.stringify(m)))).toEqual(m);
   });
 
+  it('keeps a valid instance-splitting spec; without one, objects are connected components', () => {
+    const m = exampleManifest();
+    m.postprocess.split = { method: 'distance-watershed', h: 0.5, sigma: 1 };
+    expect(validateManifest(JSON.parse(JSON.stringify(m))).postprocess.split).toEqual(m.postprocess.split);
+    expect(validateManifest(exampleManifest()).postprocess).not.toHaveProperty('split');
+  });
+
   it('drops unknown fields', () => {
     const m = { ...exampleManifest(), extra: 'x' };
     expect(validateManifest(m)).not.toHaveProperty('extra');
@@ -58,6 +65,21 @@ describe('ensemble manifest', () => {
     ['halo too big', (m: any) => (m.tiling.halo = 32), 'tiling.halo'],
     ['unknown rule', (m: any) => (m.aggregation.rule = 'max'), 'aggregation.rule'],
     ['threshold above 1', (m: any) => (m.aggregation.threshold = 2), 'aggregation.threshold'],
+    [
+      'unknown split method',
+      (m: any) => (m.postprocess.split = { method: 'magic', h: 1, sigma: 0 }),
+      'postprocess.split.method',
+    ],
+    [
+      'split h of 0',
+      (m: any) => (m.postprocess.split = { method: 'distance-watershed', h: 0, sigma: 0 }),
+      'postprocess.split.h',
+    ],
+    [
+      'negative split sigma',
+      (m: any) => (m.postprocess.split = { method: 'distance-watershed', h: 1, sigma: -1 }),
+      'postprocess.split.sigma',
+    ],
     ['weight for no member', (m: any) => (m.aggregation.weights = { ghost: 1 }), 'aggregation.weights.ghost'],
     ['duplicate member', (m: any) => (m.members[1].id = 'a-f0'), 'members[1].id'],
     ['low >= high', (m: any) => (m.input.normalization.high = 1), 'input.normalization.high'],

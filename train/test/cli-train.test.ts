@@ -24,7 +24,7 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const out = join(tmp('quorum-ens-'), 'ens');
     const first = await run(['train', '--data', data, '--out', out, ...TINY, '--members', 'small-f0']);
     expect(first.code).toBe(0);
-    expect(first.out.join('\n')).toMatch(/3 member\(s\) not trained yet/);
+    expect(first.out.join('\n')).toMatch(/3 model\(s\) not trained yet/);
     expect(existsSync(join(out, 'ensemble.json'))).toBe(false); // not finished: nothing looks like an ensemble
 
     const second = await run(['train', '--data', data, '--out', out, ...TINY, '--name', 'tiny']);
@@ -52,6 +52,14 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
       /\| mode-fold ensemble \(mean\) \| 4 \|/,
     );
     expect(existsSync(join(out, 'report', 'figures', 'scores.png'))).toBe(true);
+    // Instance splitting was chosen on the training masks, recorded, and is what the manifest ships.
+    const choice = JSON.parse(readFileSync(join(out, 'split-choice.json'), 'utf8'));
+    expect(choice.images).toBe(4);
+    expect(choice.scores).toHaveLength(13);
+    expect(manifest.postprocess.split ?? null).toEqual(choice.chosen);
+    expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toMatch(
+      /Objects: .*chosen on the 4 training masks alone/,
+    );
     // Every member trains only on its own mode's other fold.
     const partition = JSON.parse(readFileSync(join(out, 'partition.json'), 'utf8'));
     expect(partition.modes.map((m: { name: string }) => m.name)).toEqual(['small', 'square256']);
@@ -168,6 +176,22 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toMatch(
       /Pooled single U-Net: Dice [\d.]+ \(seed-to-seed std/,
     );
+  });
+
+  it('--members names baselines too, so they scale out like members', async () => {
+    const out = join(tmp('quorum-base-part-'), 'ens');
+    const args = ['train', '--data', data, '--out', out, ...TINY, '--epochs', '1', '--steps', '1'];
+    const r = await run([...args, '--baselines', '--members', 'pooled-s1,random-kfold/all-f3']);
+    expect(r.code, r.out.join('\n')).toBe(0);
+    const trained = (dir: string, id: string) =>
+      existsSync(join(out, 'baselines', dir, 'checkpoints', id, 'member.json'));
+    expect(trained('pooled-s1', 'all-f0')).toBe(true);
+    expect(trained('pooled-s0', 'all-f0')).toBe(false);
+    expect(trained('random-kfold', 'all-f3')).toBe(true);
+    expect(trained('random-kfold', 'all-f0')).toBe(false);
+    expect(existsSync(join(out, 'checkpoints'))).toBe(false);
+    expect(r.out.join('\n')).toMatch(/not trained yet: .*pooled-s0.*export waits/);
+    expect(existsSync(join(out, 'ensemble.json'))).toBe(false);
   });
 
   it('after kill -9 mid-member, a rerun resumes that member from its last epoch', async () => {
@@ -288,6 +312,19 @@ describe('quorum CLI errors: exit 2 and one line naming the problem', () => {
       /--patch: 30 must be a multiple of 2\^depth = 4/,
     ],
     [['train', '--data', 'DATA', '--out', 'OUT', '--bogus'], /Unknown option '--bogus'/],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--split', 'watershed'],
+      /--split: "watershed"; want auto, none or h=H,sigma=S/,
+    ],
+    [['train', '--data', 'DATA', '--out', 'OUT', '--split', 'h=0,sigma=1'], /--split\.h: is 0/],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--members', 'pooled-s0'],
+      /--members: "pooled-s0" is a baseline; add --baselines/,
+    ],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--baselines', '--members', 'pooled-s7'],
+      /--members: unknown baseline "pooled-s7"/,
+    ],
     [
       ['segment', '--ensemble', '/nonexistent', 'x.png', '--out', '/tmp/y', '--backend', 'wasm'],
       /ensemble\.json: not found/,

@@ -97,7 +97,12 @@ export async function segmentImage(
   const cut = rule === 'vote' ? 0.5 : threshold;
   const post = postprocess(
     { width, height, data: agg.probability },
-    { threshold: cut, fillHoles: spec.postprocess.fillHoles, minArea: spec.postprocess.minArea },
+    {
+      threshold: cut,
+      fillHoles: spec.postprocess.fillHoles,
+      minArea: spec.postprocess.minArea,
+      ...(spec.postprocess.split ? { split: spec.postprocess.split } : {}),
+    },
     { intensity: { width, height, data: raw }, uncertainty: { width, height, data: agg.uncertainty.std } },
   );
   return {

@@ -1,5 +1,6 @@
 import type { Partition } from '../folds/partition';
 import type { UNetConfig } from '../model/config';
+import type { SplitSpec } from '../postprocess/split';
 
 /**
  * The ensemble manifest: the one document the trainer writes, the edge registry stores and the browser loads.
@@ -46,6 +47,8 @@ export interface PostprocessSpec {
   fillHoles: boolean;
   /** Objects smaller than this many pixels are dropped. */
   minArea: number;
+  /** Separate touching objects; absent: objects are the mask's connected components. */
+  split?: SplitSpec;
 }
 
 export type WeightDtype = 'float32' | 'float16' | 'uint8';

@@ -1,6 +1,7 @@
 import { QuorumInputError } from '../errors';
 import type { ModeSource, Partition } from '../folds/partition';
 import { type UNetConfig, UPSAMPLING_KINDS } from '../model/config';
+import type { SplitSpec } from '../postprocess/split';
 import { arr, bool, type Json, num, obj, oneOf, optional, schemaError, str } from './check';
 import {
   AGGREGATION_RULES,
@@ -42,6 +43,15 @@ function validateArchitecture(v: Json, path: string): UNetConfig {
     batchNorm: bool(o['batchNorm'], `${path}.batchNorm`),
     upsampling: oneOf(o['upsampling'], `${path}.upsampling`, UPSAMPLING_KINDS),
     inputChannels: channels as 1,
+  };
+}
+
+function validateSplit(v: Json): SplitSpec {
+  const o = obj(v, 'postprocess.split');
+  return {
+    method: oneOf(o['method'], 'postprocess.split.method', ['distance-watershed'] as const),
+    h: num(o['h'], 'postprocess.split.h', { min: 0.01, max: 100 }),
+    sigma: num(o['sigma'], 'postprocess.split.sigma', { min: 0, max: 20 }),
   };
 }
 
@@ -193,6 +203,7 @@ export function validateManifest(json: Json): EnsembleManifest {
     postprocess: {
       fillHoles: bool(post['fillHoles'], 'postprocess.fillHoles'),
       minArea: num(post['minArea'], 'postprocess.minArea', { int: true, min: 0 }),
+      ...(post['split'] !== undefined ? { split: validateSplit(post['split']) } : {}),
     },
     quantization: {
       dtype: oneOf(quant['dtype'], 'quantization.dtype', WEIGHT_DTYPES),

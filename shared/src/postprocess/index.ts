@@ -1,6 +1,9 @@
 // Post-processing: probability map -> mask -> instance labels -> object table. Pure functions on typed arrays.
 export * from './csv';
+export * from './distance-transform';
 export * from './fill-holes';
+export * from './gaussian';
+export * from './h-maxima';
 export * from './label';
 export {
   type Connectivity,
@@ -20,4 +23,6 @@ export * from './objects';
 export * from './pipeline';
 export * from './relabel';
 export * from './remove-small';
+export * from './split';
 export * from './threshold';
+export * from './watershed';

@@ -5,6 +5,7 @@ import { type Connectivity, checkSameSize, type LabelImage32, type Mask, type Pr
 import { type ObjectMaps, type ObjectRow, objectTable } from './objects';
 import { relabelSequential } from './relabel';
 import { removeSmallObjects } from './remove-small';
+import { type SplitSpec, splitTouching } from './split';
 import { threshold } from './threshold';
 
 /** The manifest's `postprocess` spec plus the threshold; structurally compatible with both. */
@@ -17,6 +18,8 @@ export interface PostprocessOptions {
   minArea: number;
   /** Object connectivity; default 8. */
   connectivity?: Connectivity;
+  /** Separate touching objects (always 8-connected); absent: connected components. */
+  split?: SplitSpec;
 }
 
 export interface PostprocessResult {
@@ -29,7 +32,8 @@ export interface PostprocessResult {
 }
 
 /**
- * Probability map to measured objects: threshold, fill holes (optional), label, drop objects under `minArea`,
+ * Probability map to measured objects: threshold, fill holes (optional), label (or split touching objects),
+ * drop objects under `minArea`,
  * renumber, measure. Holes are filled before the area filter so a ring-shaped nucleus is measured with its
  * filled area, and small objects are removed after labelling so "object" means the same connected component
  * throughout.
@@ -48,7 +52,7 @@ export function postprocess(
   if (maps.uncertainty) checkSameSize(prob, 'probability map', maps.uncertainty, 'uncertainty map');
   let mask = threshold(prob, options.threshold);
   if (options.fillHoles) mask = fillHoles(mask);
-  const labelled = labelComponents(mask, connectivity);
+  const labelled = options.split ? splitTouching(mask, options.split) : labelComponents(mask, connectivity);
   const kept = removeSmallObjects(labelled.labels, options.minArea);
   const { labels, count } =
     options.minArea > 1 ? relabelSequential(kept) : { labels: kept, count: labelled.count };

@@ -6,6 +6,8 @@ import { loadSample, modeLookup, openDataset } from '../data/dataset';
 import { configDifferences, type TrainConfig } from '../ensemble/config';
 import { exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
+import { trainingEntries } from '../ensemble/train-ensemble';
+import { parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
 import { readJson, writeJsonAtomic } from '../store/files';
 import { choiceFlag, parseFlags, requireFlag } from './args';
 import { defaultName } from './cmd-train';
@@ -15,6 +17,7 @@ export const ASSEMBLE_HELP = `quorum assemble --out DIR PART_DIR... [--name N] [
 Merge members trained separately (e.g. one per SLURM array task with quorum train --members ID) into one
 ensemble and export it. Every part must come from the same quorum train options (same train-config.json).
   --data DIR   labelled data for the quantization check on its test split (default: the data the parts used)
+  --split S    auto | none | h=H,sigma=S: how touching objects are separated (as quorum train)
 `;
 
 export async function assembleCommand(argv: string[], log: (s: string) => void): Promise<void> {
@@ -25,9 +28,11 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
     aggregate: { type: 'string' },
     data: { type: 'string' },
     backend: { type: 'string' },
+    split: { type: 'string' },
   });
   if (v.help) return log(ASSEMBLE_HELP);
   const outDir = resolve(requireFlag(v.out, '--out'));
+  const splitFlag = parseSplitFlag(v.split);
   if (positionals.length === 0)
     throw new QuorumInputError('missing', 'PART_DIR', 'give at least one training folder to assemble');
   const out = ensembleLayout(outDir);
@@ -65,7 +70,15 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
   log(`backend: ${backend.name} (${backend.detail})`);
   const ds = openDataset(v.data ? resolve(v.data) : config!.data.dir);
   const column = config!.modes.kind === 'column' ? config!.modes.column : null;
+  const normalization = config!.normalization;
+  const { split } = resolveSplit(
+    splitFlag,
+    () => trainingEntries(ds.entries).map((e) => loadSample(e, normalization)),
+    outDir,
+    log,
+  );
   const manifest = await exportEnsemble({
+    split,
     outDir,
     name: v.name ?? defaultName(outDir),
     version: v.version ?? '1.0.0',

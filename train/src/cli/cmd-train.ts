@@ -8,12 +8,13 @@ import {
 } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
 import { loadSample, modeLookup, openDataset } from '../data/dataset';
-import { trainBaselines } from '../ensemble/baselines';
+import { isBaselineId, trainBaselines } from '../ensemble/baselines';
 import type { TrainConfig } from '../ensemble/config';
 import { exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
 import type { ModeRequest } from '../ensemble/modes';
-import { trainEnsemble } from '../ensemble/train-ensemble';
+import { trainEnsemble, trainingEntries } from '../ensemble/train-ensemble';
+import { parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
 import { writeReport } from '../report/write';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requireFlag } from './args';
 import { trainingProgress } from './progress';
@@ -43,12 +44,15 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --seed S             seed of the split, initialisation and augmentation (default 0)
   --tile T --halo H    inference tile and overlap (defaults 256 and 16)
   --backend B          ${BACKEND_REQUESTS.join(' | ')} (default auto)
-  --members LIST       comma-separated member ids to train (scale-out); export waits for all
+  --members LIST       comma-separated member ids to train (scale-out); export waits for all. With
+                       --baselines, baseline ids too: pooled-s0..2, random-kfold/all-f0..(members-1)
   --quantize Q         auto | ${WEIGHT_DTYPES.join(' | ')} (default auto: smallest with Dice drop <= 0.005)
   --aggregate RULE     default aggregation rule written to the manifest: mean | vote | union (default mean)
   --name N --version V ensemble name and version in the manifest (defaults: the --out folder's name, 1.0.0)
   --baselines          also train the paper's baselines (pooled single U-Nets over 3 seeds, a random K-fold
                        ensemble of the same size) into OUT/baselines/ and compare them in the report
+  --split S            how touching objects are separated: auto | none | h=H,sigma=S (default auto: the
+                       distance watershed's parameters that best split the training masks, or none)
   --no-export          train only; do not export when all members are done
 `;
 
@@ -90,6 +94,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     version: { type: 'string' },
     'no-export': { type: 'boolean' },
     baselines: { type: 'boolean' },
+    split: { type: 'string' },
   });
   if (v.help) return log(TRAIN_HELP);
   const dataDir = resolve(requireFlag(v.data, '--data'));
@@ -146,6 +151,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     quantize: choiceFlag(v.quantize, '--quantize', ['auto', ...WEIGHT_DTYPES] as const, 'auto'),
   };
   const rule = choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean');
+  const splitFlag = parseSplitFlag(v.split);
   const backend = await selectBackend(backendRequest);
   log(
     `backend: ${backend.name} (${backend.detail})${backend.fallbacks.length ? `; skipped ${backend.fallbacks.join('; ')}` : ''}`,
@@ -154,27 +160,46 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  const baselineOnly = only?.filter(isBaselineId);
+  if (baselineOnly?.length && !v.baselines)
+    throw new QuorumInputError(
+      'invalid-value',
+      '--members',
+      `"${baselineOnly[0]}" is a baseline; add --baselines to train it`,
+    );
   const outcome = await trainEnsemble({
     outDir,
     config,
-    ...(only ? { only } : {}),
+    ...(only ? { only: only.filter((id) => !isBaselineId(id)) } : {}),
     log,
     onProgress: trainingProgress(),
   });
-  if (outcome.missing.length) {
+  const missing = [...outcome.missing];
+  if (v.baselines) {
+    missing.push(
+      ...(await trainBaselines(outDir, config, outcome.plans.length, log, trainingProgress(), baselineOnly)),
+    );
+  }
+  if (missing.length) {
     log(
-      `${outcome.missing.length} member(s) not trained yet: ${outcome.missing.join(', ')}; export waits for them (quorum assemble merges separately trained parts)`,
+      `${missing.length} model(s) not trained yet: ${missing.join(', ')}; export waits for them (rerun without --members, or quorum assemble merges separately trained parts)`,
     );
     return;
   }
-  if (v.baselines) await trainBaselines(outDir, config, outcome.plans.length, log, trainingProgress());
   if (v['no-export']) return log('all members trained; skipping export (--no-export)');
   const ds = openDataset(dataDir);
   const test = ds.entries.filter((e) => e.split === 'test');
   const modeOf = modeLookup(ds, modes.kind === 'column' ? modes.column : null);
   // Decoded once: the quantization check and the report score the same images.
   const testSamples = test.map((e) => loadSample(e, config.normalization));
+  const { split, note: splitNote } = resolveSplit(
+    splitFlag,
+    () => trainingEntries(ds.entries).map((e) => loadSample(e, config.normalization)),
+    outDir,
+    log,
+  );
   const manifest = await exportEnsemble({
+    split,
     outDir,
     name: v.name ?? defaultName(outDir),
     version: v.version ?? '1.0.0',
@@ -198,6 +223,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
       split: 'test',
       samples: testSamples,
       modeOf,
+      notes: [splitNote],
       ensemble: {
         name: manifest.name,
         version: manifest.version,

@@ -18,8 +18,12 @@ export interface TrainConfig extends Omit<MemberTrainingOptions, 'seed'> {
   quantize: WeightDtype | 'auto';
 }
 
-/** Fields whose values differ between two configs, as dotted paths (empty when equal). */
+/**
+ * Fields whose values differ between two configs, as dotted paths (empty when equal). Where the data lives
+ * (`data.dir`) is not a difference: the same images (by `data.trainIdsHash`) on another machine resume fine.
+ */
 export function configDifferences(a: unknown, b: unknown, path = ''): string[] {
+  if (path === 'data.dir') return [];
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
     return JSON.stringify(a) === JSON.stringify(b) ? [] : [path || '(root)'];
   }

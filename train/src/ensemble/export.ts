@@ -12,6 +12,7 @@ import {
   type QuantizationVariant,
   QuorumInputError,
   type SegmentationSpec,
+  type SplitSpec,
   serializeMember,
   tfEnsembleRunner,
   validateManifest,
@@ -40,19 +41,25 @@ export interface ExportRequest {
   version: string;
   description?: string;
   rule: AggregationRule;
+  /** How touching objects are separated (null: connected components). */
+  split: SplitSpec | null;
   /** Labelled held-out images (the test split); variants are compared on them when given. */
   testSamples: readonly LoadedSample[];
   modeOf: (id: string) => string;
   log: (line: string) => void;
 }
 
-export function segmentationSpec(config: TrainConfig, rule: AggregationRule): SegmentationSpec {
+export function segmentationSpec(
+  config: TrainConfig,
+  rule: AggregationRule,
+  split: SplitSpec | null,
+): SegmentationSpec {
   return {
     architecture: config.architecture,
     input: { channels: 1, normalization: config.normalization },
     tiling: config.tiling,
     aggregation: { rule, threshold: 0.5 },
-    postprocess: { fillHoles: true, minArea: 8 },
+    postprocess: { fillHoles: true, minArea: 8, ...(split ? { split } : {}) },
   };
 }
 
@@ -106,7 +113,7 @@ export async function exportEnsemble(req: ExportRequest): Promise<EnsembleManife
     throw new QuorumInputError('invalid-value', '--aggregate', `${req.rule}`);
   const { records, models } = await loadCheckpoints(req.outDir);
   const infos = records.map((r) => ({ id: r.id, mode: r.mode }));
-  const spec = segmentationSpec(config, req.rule);
+  const spec = segmentationSpec(config, req.rule, req.split);
   const variants: (QuantizationVariant & { files: Awaited<ReturnType<typeof variantModels>>['files'] })[] =
     [];
   let float32Dice: number | null = null;

@@ -38,7 +38,8 @@ export interface EvaluateOptions {
   onImage?: (sample: LoadedSample, seg: Awaited<ReturnType<typeof segmentImage>>) => void;
 }
 
-function truthLabels(s: LoadedSample) {
+/** A sample's ground-truth objects: its instance labels, or the connected components of a binary mask. */
+export function truthLabels(s: LoadedSample) {
   let max = 0;
   for (const v of s.labels) if (v > max) max = v;
   // A binary mask (max label 1) holds many nuclei: its connected components are the objects.

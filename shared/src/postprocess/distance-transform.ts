@@ -1,0 +1,102 @@
+import { checkMap, type Mask } from './map2d';
+
+/** A 2-D float64 map (row-major), for geometry where float32 rounding would create false ties. */
+export interface Float64Map {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Float64Array;
+}
+
+/**
+ * Exact Euclidean distance from each foreground pixel to the nearest background pixel (0 on background), as
+ * SciPy's `ndimage.distance_transform_edt`: the image border is not background. A mask with no background at
+ * all gets `width + height` everywhere (farther than any in-image distance) rather than Infinity.
+ *
+ * Felzenszwalb and Huttenlocher's separable algorithm: squared distances along columns, then the lower envelope
+ * of parabolas along rows, O(pixels). Squared distances are integers, so the result equals sqrt(integer) exactly.
+ */
+export function distanceTransform(mask: Mask): Float64Map {
+  checkMap(mask, 'mask');
+  const { width: w, height: h, data: m } = mask;
+  const INF = 1e20;
+  const sq = new Float64Array(w * h);
+  const col = new Float64Array(h);
+  const colOut = new Float64Array(h);
+  const scratch = envelopeScratch(Math.max(w, h));
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; y++) col[y] = m[y * w + x] ? INF : 0;
+    lowerEnvelope(col, h, colOut, scratch);
+    for (let y = 0; y < h; y++) sq[y * w + x] = colOut[y]!;
+  }
+  const row = new Float64Array(w);
+  const rowOut = new Float64Array(w);
+  let anyBackground = false;
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    for (let x = 0; x < w; x++) row[x] = sq[o + x]!;
+    lowerEnvelope(row, w, rowOut, scratch);
+    for (let x = 0; x < w; x++) {
+      const d2 = rowOut[x]!;
+      if (d2 === 0) anyBackground = true;
+      sq[o + x] = Math.sqrt(d2);
+    }
+  }
+  if (!anyBackground && w * h > 0) sq.fill(w + h);
+  return { width: w, height: h, data: sq };
+}
+
+function envelopeScratch(n: number) {
+  return { v: new Int32Array(n), z: new Float64Array(n + 1) };
+}
+
+/** 1-D squared distance transform of sampled function f (0 on background, "infinity" elsewhere). */
+function lowerEnvelope(
+  f: Float64Array,
+  n: number,
+  out: Float64Array,
+  { v, z }: ReturnType<typeof envelopeScratch>,
+): void {
+  // Parabolas rooted at "infinite" samples never form the envelope; skipping them keeps the arithmetic exact.
+  let k = -1;
+  for (let q = 0; q < n; q++) {
+    if (f[q]! >= 1e20) continue;
+    if (k < 0) {
+      k = 0;
+      v[0] = q;
+      z[0] = -Infinity;
+      z[1] = Infinity;
+      continue;
+    }
+    let s = intersect(f, q, v[k]!);
+    while (s <= z[k]!) {
+      k--;
+      if (k < 0) break;
+      s = intersect(f, q, v[k]!);
+    }
+    if (k < 0) {
+      k = 0;
+      v[0] = q;
+      z[0] = -Infinity;
+      z[1] = Infinity;
+      continue;
+    }
+    k++;
+    v[k] = q;
+    z[k] = s;
+    z[k + 1] = Infinity;
+  }
+  if (k < 0) {
+    out.fill(1e20, 0, n);
+    return;
+  }
+  let j = 0;
+  for (let q = 0; q < n; q++) {
+    while (z[j + 1]! < q) j++;
+    const d = q - v[j]!;
+    out[q] = d * d + f[v[j]!]!;
+  }
+}
+
+function intersect(f: Float64Array, q: number, p: number): number {
+  return (f[q]! + q * q - (f[p]! + p * p)) / (2 * q - 2 * p);
+}

@@ -1,0 +1,49 @@
+import type { Float64Map } from './distance-transform';
+
+/**
+ * Separable Gaussian blur with SciPy's defaults (`ndimage.gaussian_filter`: kernel radius round(4 sigma),
+ * 'reflect' borders, i.e. d c b a | a b c d). Used to smooth a distance map so that one elongated or
+ * notched nucleus has one maximum rather than several.
+ */
+export function gaussianBlur(map: Float64Map, sigma: number): Float64Map {
+  if (!(sigma > 0)) return map;
+  const { width: w, height: h } = map;
+  const radius = Math.floor(4 * sigma + 0.5);
+  const kernel = new Float64Array(2 * radius + 1);
+  let sum = 0;
+  for (let i = -radius; i <= radius; i++) {
+    const v = Math.exp((-0.5 * i * i) / (sigma * sigma));
+    kernel[i + radius] = v;
+    sum += v;
+  }
+  for (let i = 0; i < kernel.length; i++) kernel[i]! /= sum;
+  const tmp = new Float64Array(w * h);
+  const out = new Float64Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    for (let x = 0; x < w; x++) {
+      let acc = 0;
+      for (let k = -radius; k <= radius; k++)
+        acc += kernel[k + radius]! * map.data[o + symmetricIndex(x + k, w)]!;
+      tmp[o + x] = acc;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let acc = 0;
+      for (let k = -radius; k <= radius; k++)
+        acc += kernel[k + radius]! * tmp[symmetricIndex(y + k, h) * w + x]!;
+      out[y * w + x] = acc;
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** Half-sample symmetric index (SciPy 'reflect'), valid for any offset. */
+function symmetricIndex(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * n;
+  let j = i % period;
+  if (j < 0) j += period;
+  return j < n ? j : period - 1 - j;
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { QuorumInputError } from '../src/errors';
+import {
+  distanceTransform,
+  labelComponents,
+  type Mask,
+  postprocess,
+  type SplitSpec,
+  splitTouching,
+} from '../src/postprocess';
+
+const SPEC: SplitSpec = { method: 'distance-watershed', h: 0.5, sigma: 1 };
+
+function disks(width: number, height: number, list: [number, number, number][]): Mask {
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      if (list.some(([cx, cy, r]) => (x - cx) ** 2 + (y - cy) ** 2 <= r * r)) data[y * width + x] = 1;
+  return { width, height, data };
+}
+
+function expectCovers(mask: Mask, labels: Uint32Array): void {
+  for (let i = 0; i < labels.length; i++) expect(labels[i] !== 0).toBe(mask.data[i] !== 0);
+}
+
+describe('splitTouching', () => {
+  it('separates two touching nuclei that connected components merge', () => {
+    const mask = disks(60, 40, [
+      [18, 20, 10],
+      [38, 20, 11],
+    ]);
+    expect(labelComponents(mask).count).toBe(1);
+    const split = splitTouching(mask, SPEC);
+    expect(split.count).toBe(2);
+    expectCovers(mask, split.labels.data);
+    // Each disk's centre is in a different object, and the cut runs near the neck (x = 28).
+    const left = split.labels.data[20 * 60 + 18]!;
+    const right = split.labels.data[20 * 60 + 38]!;
+    expect(left).not.toBe(right);
+    expect(split.labels.data[20 * 60 + 24]).toBe(left);
+    expect(split.labels.data[20 * 60 + 32]).toBe(right);
+  });
+
+  it('leaves a single round nucleus whole, and numbers objects in raster order', () => {
+    const mask = disks(50, 50, [
+      [12, 12, 6],
+      [35, 30, 9],
+    ]);
+    const split = splitTouching(mask, SPEC);
+    expect(split.count).toBe(2);
+    expect(split.labels.data[12 * 50 + 12]).toBe(1);
+    expect(split.labels.data[30 * 50 + 35]).toBe(2);
+  });
+
+  it('keeps every pixel of a component that has no marker (h above its depth)', () => {
+    const mask = disks(30, 30, [[15, 15, 2]]);
+    const split = splitTouching(mask, { method: 'distance-watershed', h: 50, sigma: 0 });
+    expect(split.count).toBe(1);
+    expectCovers(mask, split.labels.data);
+  });
+
+  it('handles empty, all-foreground and one-pixel masks', () => {
+    expect(splitTouching({ width: 8, height: 8, data: new Uint8Array(64) }, SPEC).count).toBe(0);
+    const full = { width: 8, height: 5, data: new Uint8Array(40).fill(1) };
+    expect(distanceTransform(full).data.every((d) => d === 13)).toBe(true);
+    expect(splitTouching(full, SPEC).count).toBe(1);
+    expect(splitTouching({ width: 1, height: 1, data: Uint8Array.of(1) }, SPEC).count).toBe(1);
+  });
+
+  it.each([
+    [{ ...SPEC, h: 0 }, 'split.h'],
+    [{ ...SPEC, h: Number.NaN }, 'split.h'],
+    [{ ...SPEC, sigma: -1 }, 'split.sigma'],
+    [{ ...SPEC, method: 'magic' as 'distance-watershed' }, 'split.method'],
+  ])('refuses %o naming %s', (spec, subject) => {
+    const mask = disks(10, 10, [[5, 5, 3]]);
+    expect(() => splitTouching(mask, spec)).toThrow(QuorumInputError);
+    expect(() => splitTouching(mask, spec)).toThrow(subject);
+  });
+
+  it('is what postprocess uses when the spec asks for it, before the area filter', () => {
+    const mask = disks(60, 40, [
+      [18, 20, 10],
+      [38, 20, 11],
+    ]);
+    const prob = { width: 60, height: 40, data: Float32Array.from(mask.data, (v) => (v ? 0.9 : 0.1)) };
+    const plain = postprocess(prob, { threshold: 0.5, fillHoles: true, minArea: 8 });
+    const split = postprocess(prob, { threshold: 0.5, fillHoles: true, minArea: 8, split: SPEC });
+    expect(plain.count).toBe(1);
+    expect(split.count).toBe(2);
+    expect(split.objects.map((o) => o.area).reduce((a, b) => a + b)).toBe(plain.objects[0]!.area);
+    expect(split.mask.data).toEqual(plain.mask.data);
+  });
+});
