@@ -125,6 +125,23 @@ describe('quorum publish against wrangler dev', () => {
     expect(lines.at(-1)).toMatch(/nothing seeded/);
   });
 
+  it('seeding a newer bundled version moves latest to it; an older one leaves latest alone', async () => {
+    const lines: string[] = [];
+    const seed = async (version: string) =>
+      seedDefaultEnsemble(
+        dev.url,
+        TOKEN,
+        (l) => lines.push(l),
+        await writeEnsembleDir(join(tmp, `bundled-${version}`), makeEnsemble({ name: 'bundled', version })),
+      );
+    await seed('1.9.0');
+    await seed('1.10.0');
+    expect(await listEnsembles(dev.url)).toContainEqual({ name: 'bundled', latest: '1.10.0' });
+    await seed('1.2.0');
+    expect(await listEnsembles(dev.url)).toContainEqual({ name: 'bundled', latest: '1.10.0' });
+    expect(lines.at(-1)).toMatch(/bundled@1\.2\.0: .* served intact; latest = 1\.10\.0/);
+  });
+
   it('publishes a real ensemble exported by quorum train (test/fixtures/tiny-ensemble)', async () => {
     const dir = join(import.meta.dirname, 'fixtures/tiny-ensemble');
     const result = await publishEnsemble(dir, { edge: dev.url, token: TOKEN, promote: true });
