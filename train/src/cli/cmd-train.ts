@@ -8,18 +8,19 @@ import {
 } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
 import { loadSample, modeLookup, openDataset } from '../data/dataset';
-import { isBaselineId, trainBaselines } from '../ensemble/baselines';
+import { baselineIds, isBaselineId, trainBaselines } from '../ensemble/baselines';
 import type { TrainConfig } from '../ensemble/config';
 import { exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
 import type { ModeRequest } from '../ensemble/modes';
-import { trainEnsemble, trainingEntries } from '../ensemble/train-ensemble';
+import { planEnsemble, trainEnsemble, trainingEntries } from '../ensemble/train-ensemble';
 import { parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
 import { writeReport } from '../report/write';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requireFlag } from './args';
 import { trainingProgress } from './progress';
 
 export const TRAIN_HELP = `quorum train --data DIR --out DIR [options]
+       quorum train --data DIR [options] --list-members
 
 Train the mode-fold deep ensemble (Kaminski et al., MIDL 2021): split the training images by mode, split each
 mode into K folds, train one U-Net per (mode, fold) with the held-out fold for early stopping, then export.
@@ -54,6 +55,8 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --split S            how touching objects are separated: auto | none | h=H,sigma=S (default auto: the
                        distance watershed's parameters that best split the training masks, or none)
   --no-export          train only; do not export when all members are done
+  --list-members       print the member ids this data and these options give, one per line (with
+                       --baselines, the baseline ids too), and exit: no training, --out not needed
 `;
 
 /** The manifest name when --name is absent: the output folder's name, made URL-safe. */
@@ -95,10 +98,11 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     'no-export': { type: 'boolean' },
     baselines: { type: 'boolean' },
     split: { type: 'string' },
+    'list-members': { type: 'boolean' },
   });
   if (v.help) return log(TRAIN_HELP);
   const dataDir = resolve(requireFlag(v.data, '--data'));
-  const outDir = resolve(requireFlag(v.out, '--out'));
+  const outDir = v['list-members'] ? '' : resolve(requireFlag(v.out, '--out'));
   if (v['mode-column'] && v.modes)
     throw new QuorumInputError('invalid-value', '--modes', 'give either --mode-column or --modes, not both');
   const modes: ModeRequest = v['mode-column']
@@ -150,6 +154,13 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     augment: { geometric: true, intensityJitter: 0.1 },
     quantize: choiceFlag(v.quantize, '--quantize', ['auto', ...WEIGHT_DTYPES] as const, 'auto'),
   };
+  if (v['list-members']) {
+    // Only the split is computed: no backend, no output folder. One id per line, for job arrays.
+    const { plans } = planEnsemble(config);
+    const ids = plans.map((p) => p.id);
+    for (const id of [...ids, ...(v.baselines ? baselineIds(ids.length) : [])]) log(id);
+    return;
+  }
   const rule = choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean');
   const splitFlag = parseSplitFlag(v.split);
   const backend = await selectBackend(backendRequest);

@@ -73,8 +73,18 @@ function checkOutDir(outDir: string, config: TrainConfig): void {
   }
 }
 
-export async function trainEnsemble(req: TrainEnsembleRequest): Promise<TrainEnsembleOutcome> {
-  const { dataDir, modes: modeRequest, ...rest } = req.config;
+export interface EnsemblePlan {
+  config: TrainConfig;
+  partition: Partition;
+  plans: MemberPlan[];
+  entries: DatasetEntry[];
+  /** Decodes (once) and normalises a training image. */
+  load: (e: DatasetEntry) => LoadedSample;
+}
+
+/** The two-step split and the members it implies, without writing anything (also `quorum train --list-members`). */
+export function planEnsemble(reqConfig: TrainEnsembleRequest['config']): EnsemblePlan {
+  const { dataDir, modes: modeRequest, ...rest } = reqConfig;
   const ds = openDataset(dataDir);
   const entries = trainingEntries(ds.entries);
   if (entries.length === 0)
@@ -94,16 +104,20 @@ export async function trainEnsemble(req: TrainEnsembleRequest): Promise<TrainEns
     data: { dir: dataDir, trainIdsHash: hashIds(entries.map((e) => e.id)), trainImages: entries.length },
     modes: modeRequest,
   };
-  checkOutDir(req.outDir, config);
-  const layout = ensembleLayout(req.outDir);
   const partition = createPartition(modes.modeOf, {
     folds: config.folds,
     seed: config.seed,
     modeSource: modes.source,
   });
+  return { config, partition, plans: planMembers(partition), entries, load };
+}
+
+export async function trainEnsemble(req: TrainEnsembleRequest): Promise<TrainEnsembleOutcome> {
+  const { config, partition, plans, entries, load } = planEnsemble(req.config);
+  checkOutDir(req.outDir, config);
+  const layout = ensembleLayout(req.outDir);
   writeJsonAtomic(layout.config, config);
   writeJsonAtomic(layout.partition, partition);
-  const plans = planMembers(partition);
   const known = new Set(plans.map((p) => p.id));
   for (const id of req.only ?? []) {
     if (!known.has(id))
