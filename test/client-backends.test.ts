@@ -107,7 +107,11 @@ describe.skipIf(!ctx)('backends in Chromium', () => {
       const grey = Array.from(syntheticNuclei(64, 64, { seed: 32 }));
       const auto = await segmentWith(p, grey);
       // Not cross-origin isolated: the SIMD build, one thread.
-      expect(auto.backend).toMatchObject({ name: 'wasm', threads: 1, detail: 'WASM (SIMD build, 1 thread)' });
+      expect(auto.backend).toMatchObject({
+        name: 'wasm',
+        threads: 1,
+        detail: "WASM (SIMD build, 1 thread, Quorum's kernels)",
+      });
       expect(auto.backend.fallbacks).toEqual([
         expect.stringMatching(/^webgpu: (no WebGPU adapter|WebGPU is not available)/),
       ]);

@@ -1,13 +1,14 @@
 // Micro-benchmark of Quorum's WASM training kernels against what they replace, and of a U-Net train step.
 // Run: npx tsx train/bench/kernels.ts   (BENCH_RUNS=n to change the number of timed runs; prints JSON)
-import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
 import {
   conv2DBackpropFilterConfig,
-  registerWasmTrainingKernels,
+  registerFastWasmKernels,
   restoreWasmKernels,
-  selectBackend,
-} from '../src/backend/index.js';
+} from '@quorum/shared/wasm-kernels';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { selectBackend } from '../src/backend/index.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const BATCH = 4;
@@ -258,7 +259,7 @@ async function trainStep(): Promise<Record<string, unknown>> {
   tf.registerKernel(conv2DBackpropFilterConfig);
   const filterGradientOnly_ms = await time(step, Math.min(RUNS, 3));
   tf.unregisterKernel(conv2DBackpropFilterConfig.kernelName, 'wasm');
-  registerWasmTrainingKernels();
+  registerFastWasmKernels();
 
   const forward_ms = await time(() => tf.tidy(() => model.predict(x)));
   const result = {

@@ -1,3 +1,4 @@
+import { registerFastWasmKernels } from '@quorum/shared/wasm-kernels';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 // The three WASM builds, emitted as assets next to the worker; TF.js picks one at init from SIMD/threads support.
@@ -85,6 +86,9 @@ async function setUp(
           'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
         });
         if (threads !== undefined) setThreadsCount(threads);
+        // The stock transposed convolution (the decoder's upsampling) is a scalar loop; Quorum's XNNPACK
+        // formulation is the same arithmetic several times faster, and the trainer runs the same kernels.
+        registerFastWasmKernels();
         wasmConfigured = true;
       }
       await activate('wasm');
@@ -96,7 +100,7 @@ async function setUp(
         name,
         threads: actual,
         simd,
-        detail: `WASM (${build}, ${actual} thread${actual === 1 ? '' : 's'})`,
+        detail: `WASM (${build}, ${actual} thread${actual === 1 ? '' : 's'}, Quorum's kernels)`,
       };
     }
     case 'cpu':

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import { FAST_WASM_KERNELS, registerFastWasmKernels } from '@quorum/shared/wasm-kernels';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './wasm-kernels/register.js';
 import { wasmBinaryDir } from './wasm-paths.js';
 
 export const BACKEND_REQUESTS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
@@ -100,14 +100,14 @@ const ACTIVATE: Record<BackendName, () => Promise<string>> = {
     return 'libtensorflow on the CPU (@tensorflow/tfjs-node)';
   },
   async wasm() {
-    registerWasmTrainingKernels();
+    registerFastWasmKernels();
     // setWasmPaths only works before the first initialisation; later selections reuse the backend.
     if (tf.findBackend('wasm') === null) setWasmPaths(wasmBinaryDir());
     await activate('wasm');
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     return (
       `tfjs-backend-wasm (XNNPACK, SIMD ${simd ? 'on' : 'off'}, ${getThreadsCount()} thread(s)), ` +
-      `with Quorum's training kernels: ${WASM_TRAINING_KERNELS.join(', ')}`
+      `with Quorum's kernels: ${FAST_WASM_KERNELS.join(', ')}`
     );
   },
   async cpu() {

@@ -8,7 +8,7 @@ import {
   util,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { copyRows } from './heap-copy.js';
+import { copyRows } from './heap-copy';
 
 /**
  * `Concat` for numeric tensors with heap-to-heap row copies (see heap-copy.ts); string tensors go to the

@@ -1,10 +1,10 @@
 import '@tensorflow/tfjs-backend-wasm';
 import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
-import { makeConcatConfig } from './concat.js';
-import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
-import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input.js';
-import { makeSplitVConfig } from './split-v.js';
-import { makeTileConfig } from './tile.js';
+import { makeConcatConfig } from './concat';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
+import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input';
+import { makeSplitVConfig } from './split-v';
+import { makeTileConfig } from './tile';
 
 /** Kernels this module adds to the WASM backend (it has none of its own for these). */
 const ADDED: readonly KernelConfig[] = [conv2DBackpropFilterConfig];
@@ -20,8 +20,8 @@ const OVERRIDES: ReadonlyArray<[string, (original: KernelConfig) => KernelConfig
 /** The stock kernels replaced while ours are registered, by kernel name. */
 const originals = new Map<string, KernelConfig>();
 
-/** Names of the kernels that `registerWasmTrainingKernels` adds or replaces. */
-export const WASM_TRAINING_KERNELS: readonly string[] = [
+/** Names of the kernels that `registerFastWasmKernels` adds or replaces. */
+export const FAST_WASM_KERNELS: readonly string[] = [
   ...ADDED.map((config) => config.kernelName),
   ...OVERRIDES.map(([name]) => name),
 ];
@@ -37,7 +37,7 @@ function replace(config: KernelConfig): void {
  * `Conv2DBackpropInput`, `Concat`, `SplitV` and `Tile` with XNNPACK- or memmove-based versions. Idempotent;
  * works before or after the backend is initialised (the replacements keep the originals' setup functions).
  */
-export function registerWasmTrainingKernels(): void {
+export function registerFastWasmKernels(): void {
   if (originals.size > 0) return;
   for (const [name, make] of OVERRIDES) {
     const original = getKernel(name, 'wasm');
@@ -48,7 +48,7 @@ export function registerWasmTrainingKernels(): void {
   for (const config of ADDED) replace(config);
 }
 
-/** Undoes `registerWasmTrainingKernels`: removes the added kernels and puts the stock ones back. */
+/** Undoes `registerFastWasmKernels`: removes the added kernels and puts the stock ones back. */
 export function restoreWasmKernels(): void {
   if (originals.size === 0) return;
   for (const config of ADDED) unregisterKernel(config.kernelName, 'wasm');

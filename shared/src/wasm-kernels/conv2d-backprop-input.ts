@@ -7,7 +7,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { callWasmKernel, release } from './call.js';
+import { callWasmKernel, release } from './call';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 

@@ -1,10 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  registerWasmTrainingKernels,
-  restoreWasmKernels,
-  WASM_TRAINING_KERNELS,
-} from '../src/backend/index.js';
+import { FAST_WASM_KERNELS, registerFastWasmKernels, restoreWasmKernels } from '../src/wasm-kernels';
 
 // Every kernel registered for WASM is checked against tfjs-backend-cpu on the shapes the U-Net uses
 // (3x3 s1 same, 1x1, 2x2 s2 transposed) plus 3x3 s2 same/valid, 2x2 s2 valid and explicit padding for safety,
@@ -96,23 +92,23 @@ async function expectWasmMatchesCpu(f: () => tf.Tensor | tf.Tensor[]): Promise<v
 
 beforeAll(async () => {
   await import('@tensorflow/tfjs-backend-wasm');
-  registerWasmTrainingKernels();
+  registerFastWasmKernels();
   await tf.setBackend('wasm');
 });
 
 describe('registration', () => {
   it('adds Conv2DBackpropFilter and replaces the slow stock kernels, idempotently and reversibly', () => {
     const ours = tf.getKernel('Concat', 'wasm')?.kernelFunc;
-    registerWasmTrainingKernels();
+    registerFastWasmKernels();
     expect(tf.getKernel('Concat', 'wasm')?.kernelFunc).toBe(ours);
-    for (const name of WASM_TRAINING_KERNELS) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+    for (const name of FAST_WASM_KERNELS) expect(tf.getKernel(name, 'wasm')).toBeDefined();
 
     restoreWasmKernels();
     const stock = tf.getKernel('Concat', 'wasm')?.kernelFunc;
     expect(stock).not.toBe(ours);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
 
-    registerWasmTrainingKernels();
+    registerFastWasmKernels();
     expect(tf.getKernel('Concat', 'wasm')?.kernelFunc).not.toBe(stock);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });

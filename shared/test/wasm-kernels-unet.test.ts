@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from '../src/backend/index.js';
+import { registerFastWasmKernels } from '../src/wasm-kernels';
 
 // End to end: a tiny U-Net-like net using every layer type Quorum's U-Net trains with
 // (3x3 convs with and without bias, batch norm, max pooling, 2x2 stride-2 transposed conv, skip concat,
@@ -68,7 +68,7 @@ async function gradientsOn(
 
 beforeAll(async () => {
   await import('@tensorflow/tfjs-backend-wasm');
-  registerWasmTrainingKernels();
+  registerFastWasmKernels();
 });
 
 describe('tiny U-Net on WASM', () => {

@@ -7,7 +7,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { callWasmKernel, release } from './call.js';
+import { callWasmKernel, release } from './call';
 
 /**
  * Filter gradient of a 2-D convolution (NHWC), which tfjs-backend-wasm 4.22 lacks.
