@@ -62,6 +62,29 @@ if (t?.rows) {
   );
   for (const r of t.rows) lines.push(`| ${r.net} | ${r.backend} | ${r.trainStepMs} | ${r.forward512Ms} |`);
 }
+const e = merged.edge as {
+  targets?: {
+    target: string;
+    phases: {
+      name: string;
+      requestsPerSecond: number;
+      latencyMs: { p50: number; p99: number };
+      errors: number;
+    }[];
+  }[];
+} | null;
+if (e?.targets) {
+  lines.push(
+    '',
+    '| edge target | phase | req/s | p50 (ms) | p99 (ms) | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  );
+  for (const t of e.targets)
+    for (const p of t.phases)
+      lines.push(
+        `| ${t.target.split(': ')[1]} | ${p.name} | ${p.requestsPerSecond} | ${p.latencyMs.p50} | ${p.latencyMs.p99} | ${p.errors} |`,
+      );
+}
 lines.push('', 'Full numbers: bench.json (and train.json, edge.json, client.json).');
 writeFileSync(join(RESULTS, 'summary.md'), `${lines.join('\n')}\n`);
 console.log(readFileSync(join(RESULTS, 'summary.md'), 'utf8'));

@@ -6,15 +6,18 @@ import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startWranglerDev } from '../edge/scripts/wrangler-dev';
+import { buildWorker, startEdge } from '../edge/test/harness';
 
 /**
- * `npm run bench:edge`: a bounded load on the edge worker under `wrangler dev`, on 127.0.0.1 only.
+ * `npm run bench:edge`: a bounded load on the edge worker, on 127.0.0.1 only, against two targets: `wrangler dev`
+ * (what `npm start` runs: wrangler's Node proxy in front of workerd) and the shipped bundle in workerd alone
+ * (miniflare, requests straight to workerd's socket: the runtime Cloudflare runs, without the dev proxy).
  *
  * 2,000 GETs of a 1 MB weight shard with 32 in flight (browsers loading an ensemble, many times over), then 2,000
  * conditional GETs (If-None-Match -> 304, what a revisit costs), then 200 GETs one at a time (latency without
  * queueing, for reference). Latency is time to the last byte. Bounded in count
  * and in time (each request 10 s, the whole run 180 s). Results go to bench/results/edge.json (gitignored) and
- * stdout. Goal: 0 errors, p99 <= 50 ms.
+ * stdout. Goal: 0 errors, p99 <= 50 ms (per target).
  *
  * The client is node:http with a keep-alive pool rather than fetch(): undici spends ~10 ms of CPU per 1 MB body,
  * which on a 2-core machine would be measured as server latency. CPU time per request of each process in wrangler's
@@ -173,11 +176,19 @@ async function load(
   };
 }
 
-async function main() {
-  const deadline = Date.now() + RUN_BUDGET_MS;
-  const tmp = await mkdtemp(join(tmpdir(), 'quorum-bench-edge-'));
+interface Target {
+  /** What serves the requests, in words for the report. */
+  name: string;
+  url: string;
+  /** Process group whose processes' CPU is read per phase. */
+  pgid: number;
+  stop: () => Promise<void>;
+}
+
+/** wrangler dev as `npm start` runs it: wrangler's Node proxy in front of workerd, local R2/KV/cache on disk. */
+async function wranglerTarget(tmp: string): Promise<Target> {
   const assets = join(tmp, 'assets');
-  await mkdir(assets);
+  await mkdir(assets, { recursive: true });
   // Per-request logging goes through wrangler's Node process: a dev convenience, not part of the worker.
   const dev = await startWranglerDev({
     persistTo: join(tmp, 'state'),
@@ -185,14 +196,43 @@ async function main() {
     assetsDir: assets,
     logLevel: 'warn',
   });
+  return {
+    name: 'wrangler dev (Node proxy -> workerd; local R2/KV/cache on disk)',
+    url: dev.url,
+    pgid: dev.child.pid!,
+    stop: () => dev.stop(),
+  };
+}
+
+/**
+ * The shipped bundle (`wrangler deploy --dry-run`) in workerd through miniflare, requests straight to workerd's
+ * socket: the runtime Cloudflare runs, without wrangler dev's proxy hop (in-memory R2/KV/cache).
+ */
+async function workerdTarget(): Promise<Target> {
+  const bundle = await buildWorker();
+  const edge = await startEdge(bundle.dir, { token: TOKEN });
+  const url = edge.url.origin;
+  // workerd is a child of this process, in this process group.
+  const pgid = Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[2]);
+  return {
+    name: 'workerd via miniflare (no proxy; in-memory R2/KV/cache)',
+    url,
+    pgid,
+    stop: async () => {
+      await edge.dispose();
+      await bundle.cleanup();
+    },
+  };
+}
+
+async function measure(target: Target, deadline: number) {
+  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(target.url))
+    throw new Error(`refusing non-loopback target ${target.url}`);
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
-    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(dev.url))
-      throw new Error(`refusing non-loopback target ${dev.url}`);
-    const loadBefore = loadavg()[0]!;
     const shard = new Uint8Array(randomBytes(SHARD_BYTES));
     const id = createHash('sha256').update(shard).digest('hex');
-    const url = new URL(`${dev.url}/v1/blobs/${id}`);
+    const url = new URL(`${target.url}/v1/blobs/${id}`);
     const put = await fetch(url, {
       method: 'PUT',
       body: shard,
@@ -211,12 +251,11 @@ async function main() {
       if (r.status !== 304) throw new Error(`status ${r.status}`);
       return 0;
     };
-    const pgid = dev.child.pid!;
+    const { pgid } = target;
     // Warm-up (fills the Workers cache and the connection pool), then one check of the bytes; neither is timed.
     await load('warmup', WARMUP, 8, deadline, pgid, full);
     const check = await get(agent, url, {}, true);
     if (check.sha !== id) throw new Error('the edge served bytes that do not hash to the blob id');
-
     const phases = [
       await load('GET 1 MB blob', REQUESTS, CONCURRENCY, deadline, pgid, full),
       await load('conditional GET (304)', REQUESTS, CONCURRENCY, deadline, pgid, conditional),
@@ -226,11 +265,33 @@ async function main() {
     const goalPhases = phases.filter((p) => p.concurrency === CONCURRENCY);
     const errors = phases.reduce((s, p) => s + p.errors, 0);
     const worstP99 = Math.max(...goalPhases.map((p) => p.latencyMs.p99));
+    return {
+      target: `${target.url}/v1/blobs/<sha256>: ${target.name}`,
+      phases,
+      met: { errors: errors === 0, p99: worstP99 <= GOAL_P99_MS },
+    };
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function main() {
+  const tmp = await mkdtemp(join(tmpdir(), 'quorum-bench-edge-'));
+  const loadBefore = loadavg()[0]!;
+  const targets = [];
+  try {
+    for (const start of [wranglerTarget.bind(null, tmp), workerdTarget]) {
+      const target = await start();
+      try {
+        targets.push(await measure(target, Date.now() + RUN_BUDGET_MS));
+      } finally {
+        await target.stop();
+      }
+    }
     const report = {
       benchmark: 'edge',
       date: new Date().toISOString(),
       command: 'npm run bench:edge',
-      target: `${dev.url}/v1/blobs/<sha256> (wrangler dev: proxy workerd -> worker workerd, local R2/KV/cache)`,
       wranglerLogLevel: 'warn',
       machine: {
         cpus: cpus().length,
@@ -240,9 +301,8 @@ async function main() {
         loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) },
       },
       blobBytes: SHARD_BYTES,
-      phases,
       goal: { errors: 0, p99Ms: GOAL_P99_MS },
-      met: { errors: errors === 0, p99: worstP99 <= GOAL_P99_MS },
+      targets,
     };
     const out = join(ROOT, 'bench/results/edge.json');
     await mkdir(join(ROOT, 'bench/results'), { recursive: true });
@@ -250,8 +310,6 @@ async function main() {
     console.log(JSON.stringify(report, null, 2));
     console.error(`wrote ${out}`);
   } finally {
-    agent.destroy();
-    await dev.stop();
     await rm(tmp, { recursive: true, force: true });
   }
 }
