@@ -48,6 +48,10 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const report = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8'));
     expect(report.rows.map((r: { name: string }) => r.name)).toContain('mode-fold ensemble (union, TTA)');
     expect(report.verdict.singleDiceMean).toBeNull();
+    // The cost section: every member's training time, and a member's forward time on the report's backend.
+    expect(report.cost.training.members).toBe(4);
+    expect(report.cost.training.membersWithCpu).toBe(4);
+    expect(report.cost.forward512.backend).toBe('wasm');
     expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toMatch(
       /\| mode-fold ensemble \(mean\) \| 4 \|/,
     );

@@ -1,4 +1,5 @@
 import { type AggregateScores, meanAndStd } from '@quorum/shared';
+import type { EnsembleCost } from './cost';
 import type { SystemResult } from './systems';
 
 /**
@@ -40,6 +41,8 @@ export interface Report {
     beatsSingleByTwoStd: boolean | null;
     target: { dice: number; objectF1: number; met: boolean };
   };
+  /** Training time and one member's forward time (absent in reports written before it was recorded). */
+  cost?: EnsembleCost;
   figures: string[];
   notes: string[];
 }
@@ -69,7 +72,7 @@ function average(rows: MetricRow[]): MetricRow {
 
 export function buildReport(
   results: readonly SystemResult[],
-  meta: Pick<Report, 'ensemble' | 'data'> & { figures?: string[]; notes?: string[] },
+  meta: Pick<Report, 'ensemble' | 'data'> & { figures?: string[]; notes?: string[]; cost?: EnsembleCost },
 ): Report {
   const rows: ReportRow[] = results.map((r) => ({
     name: r.name,
@@ -121,6 +124,7 @@ export function buildReport(
         met: ensemble.overall.dice >= 0.9 && ensemble.overall.objectF1 >= 0.85,
       },
     },
+    ...(meta.cost ? { cost: meta.cost } : {}),
     figures: meta.figures ?? [],
     notes: meta.notes ?? [],
   };
@@ -181,7 +185,23 @@ export function reportMarkdown(r: Report): string {
     lines.push(
       '- Baselines were not trained (run `quorum train --baselines`); no comparison with the single U-Net.',
     );
+  if (r.cost) lines.push('', '## Cost', '', ...costLines(r.cost));
   if (r.figures.length) lines.push('', '## Figures', '', ...r.figures.map((f) => `![${f}](${f})`));
   if (r.notes.length) lines.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;
+}
+
+function costLines(c: EnsembleCost): string[] {
+  const t = c.training;
+  const lines = [
+    `- Training: ${t.members} members, ${(t.wallSeconds / 3600).toFixed(2)} h of wall time summed over members` +
+      (t.cpuSeconds !== null
+        ? `; ${(t.cpuSeconds / 3600).toFixed(2)} CPU hours over the ${t.membersWithCpu} member(s) that recorded CPU time.`
+        : ' (CPU time not recorded by these members).'),
+  ];
+  if (c.forward512)
+    lines.push(
+      `- One member on a 512x512 input: ${c.forward512.ms} ms (TF.js ${c.forward512.backend} backend, median of ${c.forward512.runs}, measured while writing this report).`,
+    );
+  return lines;
 }

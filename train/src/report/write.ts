@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedSample } from '../data/dataset';
 import { writeJsonAtomic } from '../store/files';
+import { loadEnsembleDir } from '../store/load-ensemble';
 import { barChart } from './chart';
+import { type EnsembleCost, forwardTime, trainingCost } from './cost';
 import { overlayFigure } from './figures';
 import { buildReport, type Report, reportMarkdown } from './report';
 import { evaluateSystems } from './systems';
@@ -36,12 +38,21 @@ export async function writeReport(o: {
       figures.push(name);
     },
   });
+  const shipped = await loadEnsembleDir(o.ensembleDir);
+  let forward512: EnsembleCost['forward512'] = null;
+  try {
+    forward512 = shipped.models[0] ? await forwardTime(shipped.models[0]) : null;
+  } finally {
+    shipped.dispose();
+  }
+  const cost: EnsembleCost = { training: trainingCost(o.ensembleDir), forward512 };
   const modes: Record<string, number> = {};
   for (const s of o.samples) modes[o.modeOf(s.id)] = (modes[o.modeOf(s.id)] ?? 0) + 1;
   const report = buildReport(results, {
     ensemble: o.ensemble,
     data: { dir: o.dataDir, split: o.split, images: o.samples.length, modes },
     figures,
+    cost,
     notes: [
       'Overlay figures: left, image with ground truth (green) and prediction (magenta) outlines; middle, predicted mask; right, member std (black = agreement).',
       ...(o.notes ?? []),
