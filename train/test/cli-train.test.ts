@@ -68,6 +68,12 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const partition = JSON.parse(readFileSync(join(out, 'partition.json'), 'utf8'));
     expect(partition.modes.map((m: { name: string }) => m.name)).toEqual(['small', 'square256']);
 
+    // Rerunning the finished command re-exports the same members: the manifest stays byte for byte the same
+    // (same `created`), so an already published version is not contradicted.
+    const before = readFileSync(join(out, 'ensemble.json'), 'utf8');
+    expect((await run(['train', '--data', data, '--out', out, ...TINY, '--name', 'tiny'])).code).toBe(0);
+    expect(readFileSync(join(out, 'ensemble.json'), 'utf8')).toBe(before);
+
     const segOut = tmp('quorum-seg-');
     const image = join(data, 'images', readdirSync(join(data, 'images'))[0]!);
     const seg = await run(['segment', '--ensemble', out, image, '--out', segOut, '--backend', 'wasm']);

@@ -146,6 +146,7 @@ export async function exportEnsemble(req: ExportRequest): Promise<EnsembleManife
     `exporting ${chosen.dtype} weights${config.quantize === 'auto' ? ` (smallest with a Dice drop <= ${MAX_DICE_DROP})` : ''}`,
   );
 
+  const previous = existsSync(layout.manifest) ? readJson<EnsembleManifest>(layout.manifest) : null;
   rmSync(layout.manifest, { force: true });
   const members: ManifestMember[] = records.map((r, i) => {
     const files = chosen.files[i]!;
@@ -182,7 +183,14 @@ export async function exportEnsemble(req: ExportRequest): Promise<EnsembleManife
     },
     metrics: chosenMetrics,
   };
+  // Re-exporting unchanged members with the same options gives the same manifest, byte for byte: the edge never
+  // overwrites a published version, so a rerun (e.g. to add baselines to the report) must not change it.
+  if (previous && sameExceptCreated(previous, manifest)) manifest.created = previous.created;
   validateManifest(manifest);
   writeJsonAtomic(layout.manifest, manifest);
   return manifest;
+}
+
+function sameExceptCreated(a: EnsembleManifest, b: EnsembleManifest): boolean {
+  return JSON.stringify({ ...a, created: '' }) === JSON.stringify({ ...b, created: '' });
 }
