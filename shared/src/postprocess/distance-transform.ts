@@ -60,30 +60,17 @@ function lowerEnvelope(
   let k = -1;
   for (let q = 0; q < n; q++) {
     if (f[q]! >= 1e20) continue;
-    if (k < 0) {
-      k = 0;
-      v[0] = q;
-      z[0] = -Infinity;
-      z[1] = Infinity;
-      continue;
-    }
-    let s = intersect(f, q, v[k]!);
-    while (s <= z[k]!) {
-      k--;
-      if (k < 0) break;
+    // Pop the parabolas the new one hides; an empty envelope restarts with this one over the whole line.
+    let s = Number.NEGATIVE_INFINITY;
+    while (k >= 0) {
       s = intersect(f, q, v[k]!);
-    }
-    if (k < 0) {
-      k = 0;
-      v[0] = q;
-      z[0] = -Infinity;
-      z[1] = Infinity;
-      continue;
+      if (s > z[k]!) break;
+      k--;
     }
     k++;
     v[k] = q;
-    z[k] = s;
-    z[k + 1] = Infinity;
+    z[k] = k === 0 ? Number.NEGATIVE_INFINITY : s;
+    z[k + 1] = Number.POSITIVE_INFINITY;
   }
   if (k < 0) {
     out.fill(1e20, 0, n);
