@@ -11,6 +11,7 @@ import { buildClient } from '../test/helpers/browser-build';
 import { nucleiTiff16 } from '../test/helpers/browser-images';
 import { startRecordingProxy } from '../test/helpers/browser-proxy';
 import { publishEnsemble } from '../train/src/publish';
+import { runPeer } from './peer/peer';
 
 /**
  * `npm run bench:client`: the browser engine in headless Chromium, per backend this machine has.
@@ -29,8 +30,13 @@ import { publishEnsemble } from '../train/src/publish';
  * Everything runs on 127.0.0.1 (wrangler dev, a static page server, and the recording proxy every browser request
  * goes through, which refuses anything not on loopback). Results: bench/results/client.json and stdout.
  *
+ * The WASM runs are repeated with the adaptive ensemble off (every member on every tile): the time it saves and the
+ * fraction of member-tile evaluations it skipped, with the object count checked equal. Then the speed peer
+ * (bench/peer): one member in TF.js WASM against the same network exported to ONNX in ONNX Runtime Web (skipped,
+ * with the install command, when `onnxruntime-web` is not installed: it is not a dependency).
+ *
  * Options: --ensemble DIR (default models/dsb2018-fluo when exported, else the tiny test ensemble),
- * --size N (default 2048), --runs N (timed 2048 runs per backend, median; default 1), --backends a,b.
+ * --size N (default 2048), --runs N (timed 2048 runs per backend, median; default 1), --backends a,b, --no-peer.
  */
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +44,7 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '2048' },
     runs: { type: 'string', default: '1' },
     backends: { type: 'string', default: 'wasm-isolated,wasm,webgpu,cpu' },
+    'no-peer': { type: 'boolean', default: false },
   },
 });
 const SIZE = Number(args.size);
@@ -59,6 +66,7 @@ interface Run {
   height: number;
   ms: { decode: number; infer: number; total: number };
   evaluations: number;
+  skipped?: number;
   count: number;
   backend: { name: string; detail: string; threads: number; fallbacks: string[] };
   tensors: { count: number; bytes: number };
@@ -79,6 +87,10 @@ interface BackendResult {
     decodeMs: number;
     msPerMegapixelPerMember: number;
     memberTileEvaluations: number;
+    /** The same image with adaptive="off": every member on every tile (same mask, by construction). */
+    withoutAdaptive: { wholeEnsembleMs: number; inferMs: number; memberTileEvaluations: number };
+    /** Fraction of member-tile evaluations the exact adaptive ensemble skipped. */
+    skippedFraction: number;
     objects: number;
     peakRendererRssMiB: number | null;
     peakGpuProcessRssMiB: number | null;
@@ -150,6 +162,7 @@ function segmentIn(page: Page, url: string, backend: string, edge: string, ensem
         height: r.height,
         ms: r.ms,
         evaluations: r.evaluations,
+        ...(r.skipped !== undefined ? { skipped: r.skipped } : {}),
         count: r.count,
         backend: r.backend,
         tensors: r.tensors,
@@ -159,22 +172,27 @@ function segmentIn(page: Page, url: string, backend: string, edge: string, ensem
   );
 }
 
-/** Segment again with the element already set up (no model load, compiled kernels). */
-function segmentAgain(page: Page, url: string): Promise<Run> {
-  return page.evaluate(async (url) => {
-    const el = document.getElementById('bench') as HTMLElement & { segment(b: Blob): Promise<Run> };
-    const blob = await (await fetch(url)).blob();
-    const r = await el.segment(blob);
-    return {
-      width: r.width,
-      height: r.height,
-      ms: r.ms,
-      evaluations: r.evaluations,
-      count: r.count,
-      backend: r.backend,
-      tensors: r.tensors,
-    };
-  }, url);
+/** Segment again with the element already set up (no model load, compiled kernels), adaptive exact or off. */
+function segmentAgain(page: Page, url: string, adaptive: 'exact' | 'off' = 'exact'): Promise<Run> {
+  return page.evaluate(
+    async ([url, adaptive]) => {
+      const el = document.getElementById('bench') as HTMLElement & { segment(b: Blob): Promise<Run> };
+      el.setAttribute('adaptive', adaptive);
+      const blob = await (await fetch(url)).blob();
+      const r = await el.segment(blob);
+      return {
+        width: r.width,
+        height: r.height,
+        ms: r.ms,
+        evaluations: r.evaluations,
+        ...(r.skipped !== undefined ? { skipped: r.skipped } : {}),
+        count: r.count,
+        backend: r.backend,
+        tensors: r.tensors,
+      };
+    },
+    [url, adaptive] as const,
+  );
 }
 
 async function main(): Promise<void> {
@@ -203,6 +221,7 @@ async function main(): Promise<void> {
   };
   const site = await startHostSite(images);
   const results: BackendResult[] = [];
+  let peer: Awaited<ReturnType<typeof runPeer>> | { error: string } | null = null;
   let chromiumVersion = '';
   let openBrowser: Browser | undefined;
   // Ctrl-C: close the browser and stop wrangler's process group (a signal skips 'exit' handlers), then leave.
@@ -266,6 +285,10 @@ async function main(): Promise<void> {
             rendererPeak = Math.max(rendererPeak ?? 0, peakMiB(pids.renderer) ?? 0) || null;
             gpuPeak = Math.max(gpuPeak ?? 0, peakMiB(pids.gpu) ?? 0) || null;
           }
+          console.log(`[bench:client] ${key}: ${SIZE}x${SIZE} 16-bit, adaptive off…`);
+          const full = await segmentAgain(page, `${site.url}/large.tif`, 'off');
+          if (full.count !== runs[0]!.count)
+            throw new Error(`adaptive off found ${full.count} objects, exact ${runs[0]!.count}: not exact`);
           const infer = median(runs.map((r) => r.ms.infer));
           result.large = {
             size: `${SIZE}x${SIZE} uint16`,
@@ -275,6 +298,12 @@ async function main(): Promise<void> {
             decodeMs: round(median(runs.map((r) => r.ms.decode))),
             msPerMegapixelPerMember: round(infer / ((SIZE * SIZE) / 1e6) / members),
             memberTileEvaluations: runs[0]!.evaluations,
+            withoutAdaptive: {
+              wholeEnsembleMs: round(full.ms.total),
+              inferMs: round(full.ms.infer),
+              memberTileEvaluations: full.evaluations,
+            },
+            skippedFraction: round(1 - runs[0]!.evaluations / full.evaluations, 3),
             objects: runs[0]!.count,
             peakRendererRssMiB: rendererPeak,
             peakGpuProcessRssMiB: key === 'webgpu' ? gpuPeak : null,
@@ -285,6 +314,19 @@ async function main(): Promise<void> {
         result.error = (e as Error).message.split('\n')[0]!;
       }
       console.log(`[bench:client] ${key}: ${JSON.stringify(result)}`);
+      await browser.close();
+      openBrowser = undefined;
+    }
+    if (!args['no-peer']) {
+      console.log('[bench:client] speed peer: one member in TF.js WASM vs ONNX Runtime Web WASM, 512x512…');
+      const browser = await launchChromium({ proxy, webgpu: false });
+      openBrowser = browser;
+      try {
+        peer = await runPeer({ ensembleDir, browser });
+      } catch (e) {
+        peer = { error: (e as Error).message.split('\n')[0]! };
+      }
+      console.log(`[bench:client] peer: ${JSON.stringify(peer)}`);
       await browser.close();
       openBrowser = undefined;
     }
@@ -315,6 +357,9 @@ async function main(): Promise<void> {
       note: 'a shared 2-core machine also running other jobs: compare figures within one run',
     },
     results,
+    // One member, TF.js WASM (the engine's backend and kernels) against ONNX Runtime Web WASM, both 1 thread,
+    // same Chromium, identical weights (outputs compared): target ratio <= 1.
+    peer,
   };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/client.json'), `${JSON.stringify(out, null, 2)}\n`);

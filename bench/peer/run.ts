@@ -1,0 +1,43 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchChromium } from '../../test/helpers/browser';
+import { startRecordingProxy } from '../../test/helpers/browser-proxy';
+import { MAX_ABS_DIFF, runPeer } from './peer';
+
+/**
+ * `npx tsx bench/peer/run.ts [--ensemble DIR] [--member N] [--size PX] [--runs N]`: the speed peer alone, printing
+ * its JSON. Chromium is launched the way the browser tests and the client benchmark launch it (through the
+ * loopback-only recording proxy, so the page can reach nothing but 127.0.0.1).
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+
+const { values } = parseArgs({
+  options: {
+    ensemble: { type: 'string', default: resolve(ROOT, 'models/dsb2018-fluo') },
+    member: { type: 'string', default: '0' },
+    size: { type: 'string', default: '512' },
+    runs: { type: 'string', default: '7' },
+  },
+});
+
+const proxy = await startRecordingProxy();
+const browser = await launchChromium({ proxy });
+try {
+  const result = await runPeer({
+    ensembleDir: values.ensemble,
+    memberIndex: Number(values.member),
+    size: Number(values.size),
+    runs: Number(values.runs),
+    browser,
+  });
+  console.log(JSON.stringify(result, null, 2));
+  if ('maxAbsDiff' in result && !(result.maxAbsDiff <= MAX_ABS_DIFF)) {
+    console.error(
+      `maxAbsDiff ${result.maxAbsDiff} > ${MAX_ABS_DIFF}: the ONNX export is not the same network`,
+    );
+    process.exitCode = 1;
+  }
+} finally {
+  await browser.close();
+  await proxy.close();
+}
