@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuorumInputError } from '@quorum/shared';
 import type { TrainConfig } from './config';
+import { ensembleLayout } from './layout';
 import type { ModeRequest } from './modes';
 import { type TrainEnsembleRequest, trainEnsemble } from './train-ensemble';
 
@@ -62,32 +64,37 @@ export async function trainBaselines(
   }
   const wanted = (id: string) => !only || only.includes(id);
   const dirs = baselineDirs(outDir);
-  const missing: string[] = [];
   const progress = onProgress ? { onProgress } : {};
   for (const seed of BASELINE_SEEDS) {
     const pooledConfig = { ...config, modes: { kind: 'single' } as const, folds: POOLED_FOLDS, seed };
     const pooledOnly = wanted(`pooled-s${seed}`) ? [POOLED_MEMBER] : [];
     if (pooledOnly.length) log(`baseline: pooled single U-Net, seed ${seed}`);
-    const outcome = await trainEnsemble({
+    await trainEnsemble({
       outDir: dirs.pooled(seed),
       config: pooledConfig,
       only: pooledOnly,
       log: (s) => log(`  ${s}`),
       ...progress,
     });
-    if (outcome.missing.includes(POOLED_MEMBER)) missing.push(`pooled-s${seed}`);
   }
   const randomOnly = all
     .filter((id) => id.startsWith(RANDOM_PREFIX) && wanted(id))
     .map((id) => id.slice(RANDOM_PREFIX.length));
   if (randomOnly.length) log(`baseline: random ${members}-fold ensemble ignoring modes`);
-  const outcome = await trainEnsemble({
+  await trainEnsemble({
     outDir: dirs.randomKFold,
     config: { ...config, modes: { kind: 'single' }, folds: members },
     only: randomOnly,
     log: (s) => log(`  ${s}`),
     ...progress,
   });
-  missing.push(...outcome.missing.map((id) => `${RANDOM_PREFIX}${id}`));
-  return missing;
+  // Checked at the end, not as each part finishes: other jobs may have finished theirs meanwhile.
+  return all.filter((id) => !baselineTrained(dirs, id));
+}
+
+function baselineTrained(dirs: ReturnType<typeof baselineDirs>, id: string): boolean {
+  const pooled = /^pooled-s(\d+)$/.exec(id);
+  return pooled
+    ? existsSync(ensembleLayout(dirs.pooled(Number(pooled[1]))).memberInfo(POOLED_MEMBER))
+    : existsSync(ensembleLayout(dirs.randomKFold).memberInfo(id.slice(RANDOM_PREFIX.length)));
 }
