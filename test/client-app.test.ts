@@ -86,7 +86,9 @@ describe.skipIf(!ctx)('hosted app in Chromium, served by the edge', () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     const backend = page.getByTestId('backend');
     expect(await backend.getAttribute('data-name')).toBe('wasm');
-    expect(await backend.textContent()).toMatch(/^WASM \(threaded SIMD build, \d+ threads?\)$/);
+    expect(await backend.textContent()).toMatch(
+      /^WASM \(threaded SIMD build, \d+ threads?, Quorum's kernels\)$/,
+    );
     expect(await page.getByTestId('model').textContent()).toMatch(/^tiny-test 0\.0\.1 \(4 members, mean\)/);
 
     expect(await act(page, () => page.getByTestId('sample').click()), logs.join('\n')).toBe('done');
