@@ -63,6 +63,8 @@ function groupCpu(pgid: number): Map<string, number> {
       .trim()
       .split('\n');
     for (const pid of pids) {
+      // This process is the load generator, reported as 'bench client'.
+      if (Number(pid) === process.pid) continue;
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
