@@ -85,27 +85,34 @@ for (const backend of ['wasm', 'cpu'] as const) {
   for (const [name, config] of nets) {
     // The pure-JS CPU backend is ~40x slower than WASM: time only the default member there, once.
     if (backend === 'cpu' && name !== 'default') continue;
-    const r = await measure(config, backend === 'cpu' ? 1 : RUNS);
-    rows.push({ net: name, params: countParameters(config), backend: sel.name, detail: sel.detail, ...r });
-    console.error(
-      `${name} on ${sel.name}: train step ${r.trainStepMs} ms, forward 512x512 ${r.forward512Ms} ms`,
-    );
+    const row = { net: name, params: countParameters(config), backend: sel.name, detail: sel.detail };
+    try {
+      const r = await measure(config, backend === 'cpu' ? 1 : RUNS);
+      rows.push({ ...row, ...r });
+      console.error(
+        `${name} on ${sel.name}: train step ${r.trainStepMs} ms, forward 512x512 ${r.forward512Ms} ms`,
+      );
+    } catch (e) {
+      // A WASM abort (e.g. the 4 GB heap exhausted) is recorded, not fatal: the other rows still count.
+      const error = `${(e as Error).name}: ${(e as Error).message.split('\n')[0]}`;
+      rows.push({ ...row, error, tensorBytesAtFailure: tf.memory().numBytes });
+      console.error(`${name} on ${sel.name}: failed (${error})`);
+    }
   }
 }
 const peers = nets.map(([name, config]) => {
   const t = torchPeer(config, 1);
-  const wasm = rows.find((r) => r['net'] === name && r['backend'] === 'wasm') as {
-    trainStepMs: number;
-    forward512Ms: number;
+  const wasm = rows.find((r) => r['net'] === name && r['backend'] === 'wasm') as
+    | { trainStepMs?: number; forward512Ms?: number }
+    | undefined;
+  if (!t) return null;
+  const ok = wasm?.trainStepMs !== undefined && wasm.forward512Ms !== undefined;
+  return {
+    net: name,
+    ...t,
+    wasmTrainStepRatio: ok ? wasm.trainStepMs! / t.trainStepMs : null,
+    wasmForwardRatio: ok ? wasm.forward512Ms! / t.forward512Ms : null,
   };
-  return t
-    ? {
-        net: name,
-        ...t,
-        wasmTrainStepRatio: wasm.trainStepMs / t.trainStepMs,
-        wasmForwardRatio: wasm.forward512Ms / t.forward512Ms,
-      }
-    : null;
 });
 const result = {
   benchmark: 'train',
