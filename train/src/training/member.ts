@@ -13,6 +13,7 @@ import type { LoadedSample } from '../data/dataset';
 import { readJson, writeJsonAtomic } from '../store/files';
 import { readModelDir, writeModelDir } from '../store/model-dir';
 import { type AugmentOptions, samplePatch } from './augment';
+import { explainBackendFailure } from './backend-failure';
 import { type LossWeights, segmentationLoss } from './loss';
 import { validationDice } from './validate';
 
@@ -123,7 +124,12 @@ export async function trainMember(
       const t0 = performance.now();
       const x = tf.tensor4d(xs, [opts.batch, p, p, 1]);
       const y = tf.tensor4d(ys, [opts.batch, p, p, 1]);
-      const loss = (await model.trainOnBatch(x, y)) as number;
+      let loss: number;
+      try {
+        loss = (await model.trainOnBatch(x, y)) as number;
+      } catch (e) {
+        throw explainBackendFailure(e, tf.getBackend(), opts);
+      }
       x.dispose();
       y.dispose();
       timeStepping += performance.now() - t0;
