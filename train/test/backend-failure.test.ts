@@ -6,7 +6,10 @@ describe('explainBackendFailure', () => {
   const step = { batch: 4, patch: 256 };
 
   it('turns a WASM abort into a one-line error naming the flags to lower and saying the work is kept', () => {
-    const abort = new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
+    // What the emscripten runtime throws (a WebAssembly.RuntimeError).
+    const abort = Object.assign(new Error('Aborted(). Build with -sASSERTIONS for more info.'), {
+      name: 'RuntimeError',
+    });
     const e = explainBackendFailure(abort, 'wasm', step);
     expect(e).toBeInstanceOf(QuorumInputError);
     expect((e as QuorumInputError).code).toBe('too-large');

@@ -92,7 +92,8 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
       writeFileSync(`${stem}.uncertainty.tif`, encodeTiff(seg.uncertainty.std, w, h));
       writeFileSync(`${stem}.objects.csv`, objectsToCsv(seg.objects));
       log(
-        `${file}: ${seg.count} objects (${seg.rule} of ${ensemble.manifest.members.length} members${v.tta ? ', flip TTA' : ''}) -> ${stem}.*`,
+        `${file}: ${seg.count} objects (${seg.rule} of ${ensemble.manifest.members.length} members${v.tta ? ', flip TTA' : ''}; ` +
+          `${seg.evaluations} of ${seg.fullEvaluations} member-tile evaluations run) -> ${stem}.*`,
       );
     }
   } finally {
