@@ -1,6 +1,7 @@
 // npm run bench:train: U-Net train-step and forward times for the default and the paper-size member on every
 // TF.js backend available here, and (when Debian's python3-torch is installed) the identical network in PyTorch.
-// Writes bench/results/train.json. Env: BENCH_RUNS (timed runs, default 5), BENCH_PAPER=0 skips the paper-size net.
+// Writes bench/results/train.json. Env: BENCH_RUNS (timed runs, default 5), BENCH_PAPER=0 skips the paper-size net,
+// BENCH_BACKENDS (default wasm,cpu).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -80,7 +81,9 @@ function torchPeer(config: UNetConfig, threads: number) {
 const nets: [string, UNetConfig][] = [['default', DEFAULT_UNET]];
 if (process.env['BENCH_PAPER'] !== '0') nets.push(['paper', PAPER_UNET]);
 const rows: Record<string, unknown>[] = [];
-for (const backend of ['wasm', 'cpu'] as const) {
+// BENCH_BACKENDS=wasm skips the pure-JS CPU backend (minutes per step: a last resort, rarely worth timing).
+const backends = (process.env['BENCH_BACKENDS'] ?? 'wasm,cpu').split(',') as ('wasm' | 'cpu')[];
+for (const backend of backends) {
   const sel = await selectBackend(backend);
   for (const [name, config] of nets) {
     // The pure-JS CPU backend is ~40x slower than WASM: time only the default member there, once.
