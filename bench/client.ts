@@ -141,13 +141,17 @@ function peakMiB(pids: number[]): number | null {
 }
 
 /** Segment the image at `url` with a fresh <quorum-segmenter> forced to `backend`, in the page. */
-function segmentIn(page: Page, url: string, backend: string, edge: string, ensemble: string): Promise<Run> {
-  return page.evaluate(
-    async ([url, backend, edge, ensemble]) => {
+async function segmentIn(
+  page: Page,
+  url: string,
+  backend: string,
+  edge: string,
+  ensemble: string,
+): Promise<Run> {
+  await page.evaluate(
+    async ([backend, edge, ensemble]) => {
       await import(`${edge}/quorum-widget.js`);
-      const el = document.createElement('quorum-segmenter') as HTMLElement & {
-        segment(b: Blob): Promise<Run>;
-      };
+      const el = document.createElement('quorum-segmenter');
       el.setAttribute('ensemble', ensemble);
       el.setAttribute('edge', edge);
       el.setAttribute('backend', backend);
@@ -155,24 +159,13 @@ function segmentIn(page: Page, url: string, backend: string, edge: string, ensem
       el.id = 'bench';
       document.getElementById('bench')?.remove();
       document.body.append(el);
-      const blob = await (await fetch(url)).blob();
-      const r = await el.segment(blob);
-      return {
-        width: r.width,
-        height: r.height,
-        ms: r.ms,
-        evaluations: r.evaluations,
-        ...(r.skipped !== undefined ? { skipped: r.skipped } : {}),
-        count: r.count,
-        backend: r.backend,
-        tensors: r.tensors,
-      };
     },
-    [url, backend, edge, ensemble] as const,
+    [backend, edge, ensemble] as const,
   );
+  return segmentAgain(page, url);
 }
 
-/** Segment again with the element already set up (no model load, compiled kernels), adaptive exact or off. */
+/** Segment with the element already set up (after the first call: no model load, compiled kernels), adaptive exact or off. */
 function segmentAgain(page: Page, url: string, adaptive: 'exact' | 'off' = 'exact'): Promise<Run> {
   return page.evaluate(
     async ([url, adaptive]) => {

@@ -11,7 +11,7 @@ import { BASELINE_SEEDS, baselineDirs } from '../ensemble/baselines';
 import { loadCheckpoints } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
 import { type EvaluateOptions, type Evaluation, evaluate } from '../evaluate/evaluate';
-import { loadEnsembleDir } from '../store/load-ensemble';
+import type { LoadedEnsemble } from '../store/load-ensemble';
 
 /**
  * Every system the report compares, evaluated on the same images through the same segmentation path:
@@ -30,6 +30,8 @@ export interface SystemResult {
 
 export interface EvaluateSystemsOptions {
   ensembleDir: string;
+  /** The exported ensemble, loaded (and disposed) by the caller. */
+  shipped: LoadedEnsemble;
   samples: readonly LoadedSample[];
   modeOf: (id: string) => string;
   log: (s: string) => void;
@@ -47,30 +49,26 @@ async function withModels<T>(models: tf.LayersModel[], f: () => Promise<T>): Pro
 
 export async function evaluateSystems(o: EvaluateSystemsOptions): Promise<SystemResult[]> {
   const results: SystemResult[] = [];
-  const shipped = await loadEnsembleDir(o.ensembleDir);
+  const { shipped } = o;
   const spec: SegmentationSpec = shipped.manifest;
   const memberCount = shipped.manifest.members.length;
-  try {
-    for (const tta of [false, true]) {
-      for (const rule of ['mean', 'vote', 'union'] as const) {
-        o.log(`evaluating mode-fold ensemble: ${rule}${tta ? ' + flip TTA' : ''}`);
-        const evaluation = await evaluate(shipped.runner, spec, o.samples, o.modeOf, {
-          rule,
-          tta,
-          ...(!tta && rule === 'mean' && o.onImage ? { onImage: o.onImage } : {}),
-        });
-        results.push({
-          name: `mode-fold ensemble (${rule}${tta ? ', TTA' : ''})`,
-          group: 'mode-fold',
-          rule,
-          tta,
-          members: memberCount,
-          evaluation,
-        });
-      }
+  for (const tta of [false, true]) {
+    for (const rule of ['mean', 'vote', 'union'] as const) {
+      o.log(`evaluating mode-fold ensemble: ${rule}${tta ? ' + flip TTA' : ''}`);
+      const evaluation = await evaluate(shipped.runner, spec, o.samples, o.modeOf, {
+        rule,
+        tta,
+        ...(!tta && rule === 'mean' && o.onImage ? { onImage: o.onImage } : {}),
+      });
+      results.push({
+        name: `mode-fold ensemble (${rule}${tta ? ', TTA' : ''})`,
+        group: 'mode-fold',
+        rule,
+        tta,
+        members: memberCount,
+        evaluation,
+      });
     }
-  } finally {
-    shipped.dispose();
   }
   const dirs = baselineDirs(o.ensembleDir);
   const runBaseline = async (

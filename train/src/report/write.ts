@@ -26,26 +26,31 @@ export async function writeReport(o: {
   mkdirSync(join(o.reportDir, 'figures'), { recursive: true });
   const figures: string[] = [];
   const limit = o.figures ?? 4;
-  const results = await evaluateSystems({
-    ensembleDir: o.ensembleDir,
-    samples: o.samples,
-    modeOf: o.modeOf,
-    log: o.log,
-    onImage: (sample, seg) => {
-      if (figures.length >= limit) return;
-      const name = `figures/${sample.id.slice(0, 16)}-overlay.png`;
-      writeFileSync(join(o.reportDir, name), overlayFigure(sample, seg));
-      figures.push(name);
-    },
-  });
+  // Loaded once: every system's evaluation and the forward timing use the same verified members.
   const shipped = await loadEnsembleDir(o.ensembleDir);
-  let forward512: EnsembleCost['forward512'] = null;
+  let results: Awaited<ReturnType<typeof evaluateSystems>>;
+  let cost: EnsembleCost;
   try {
-    forward512 = shipped.models[0] ? await forwardTime(shipped.models[0]) : null;
+    results = await evaluateSystems({
+      shipped,
+      ensembleDir: o.ensembleDir,
+      samples: o.samples,
+      modeOf: o.modeOf,
+      log: o.log,
+      onImage: (sample, seg) => {
+        if (figures.length >= limit) return;
+        const name = `figures/${sample.id.slice(0, 16)}-overlay.png`;
+        writeFileSync(join(o.reportDir, name), overlayFigure(sample, seg));
+        figures.push(name);
+      },
+    });
+    cost = {
+      training: trainingCost(o.ensembleDir),
+      forward512: shipped.models[0] ? await forwardTime(shipped.models[0]) : null,
+    };
   } finally {
     shipped.dispose();
   }
-  const cost: EnsembleCost = { training: trainingCost(o.ensembleDir), forward512 };
   const modes: Record<string, number> = {};
   for (const s of o.samples) modes[o.modeOf(s.id)] = (modes[o.modeOf(s.id)] ?? 0) + 1;
   const report = buildReport(results, {
