@@ -56,13 +56,22 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
       /\| mode-fold ensemble \(mean\) \| 4 \|/,
     );
     expect(existsSync(join(out, 'report', 'figures', 'scores.png'))).toBe(true);
-    // Instance splitting was chosen on the training masks, recorded, and is what the manifest ships.
+    // Instance splitting was chosen on out-of-fold predictions of the training images, recorded, and is what the
+    // manifest ships: each image went through the other mode's two members and its own held-out fold's member.
     const choice = JSON.parse(readFileSync(join(out, 'split-choice.json'), 'utf8'));
+    expect(choice.source).toBe('out-of-fold predictions');
     expect(choice.images).toBe(4);
     expect(choice.scores).toHaveLength(13);
+    for (const [id, members] of Object.entries(choice.members as Record<string, string[]>)) {
+      expect(members).toHaveLength(3);
+      for (const m of members) {
+        const record = JSON.parse(readFileSync(join(out, 'checkpoints', m, 'member.json'), 'utf8'));
+        expect(record.trainIds).not.toContain(id);
+      }
+    }
     expect(manifest.postprocess.split ?? null).toEqual(choice.chosen);
     expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toMatch(
-      /Objects: .*chosen on the 4 training masks alone/,
+      /Objects: .*chosen on out-of-fold ensemble predictions for 4 training images/,
     );
     // Every member trains only on its own mode's other fold.
     const partition = JSON.parse(readFileSync(join(out, 'partition.json'), 'utf8'));
@@ -140,6 +149,7 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const manifest = parseManifest(readFileSync(join(root, 'all', 'ensemble.json'), 'utf8'));
     expect(manifest.name).toBe('merged');
     expect(manifest.members).toHaveLength(4);
+    expect(merged.out.join('\n')).toMatch(/Objects: .*chosen on out-of-fold ensemble predictions/);
     // A part trained with other options is refused.
     const c = await run([
       'train',

@@ -1,3 +1,4 @@
 export * from './config';
+export * from './fused-forward';
 export * from './load';
 export * from './unet';

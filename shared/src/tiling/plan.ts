@@ -2,8 +2,8 @@ import { QuorumInputError } from '../errors';
 
 /**
  * A tile plan covers an image of any size with equally shaped windows, so tiles can be batched through the
- * network. Along an axis longer than the tile, windows of `tile` pixels step by `tile - 2*halo` (neighbours
- * overlap by 2*halo, which blending uses to hide seams) and the last window is flush with the image's end.
+ * network. Along an axis longer than the tile, windows of at most `tile` pixels overlap their neighbours by at
+ * least 2*halo (which blending uses to hide seams); the first is flush with the image's start, the last with its end.
  * Along an axis no longer than the tile, one window covers it, rounded up to the network's size multiple and
  * reflect-padded.
  */
@@ -36,13 +36,24 @@ function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
 }
 
-function axisStarts(size: number, tile: number, halo: number): { length: number; starts: number[] } {
+/**
+ * Windows along one axis: as few as cover it with cores of at most tile - 2*halo, each only as long as that count
+ * needs (rounded up to the network's multiple), spread evenly from edge to edge. A fixed-length window would
+ * leave the last one overlapping its neighbour by up to a whole tile: 2048 px with 512 px windows takes five
+ * windows either way, but five of 440 px compute 26% fewer pixels than five of 512.
+ */
+function axisStarts(
+  size: number,
+  tile: number,
+  halo: number,
+  multiple: number,
+): { length: number; starts: number[] } {
   if (size <= tile) return { length: tile, starts: [0] };
-  const stride = tile - 2 * halo;
-  const starts: number[] = [];
-  for (let s = 0; s + tile < size; s += stride) starts.push(s);
-  starts.push(size - tile);
-  return { length: tile, starts };
+  const count = Math.ceil((size - 2 * halo) / (tile - 2 * halo));
+  const length = Math.min(tile, roundUp(Math.ceil((size - 2 * halo) / count) + 2 * halo, multiple));
+  // Neighbours overlap by at least 2*halo: (count-1) * (length - 2*halo) >= size - length.
+  const starts = Array.from({ length: count }, (_, k) => Math.round((k * (size - length)) / (count - 1)));
+  return { length, starts };
 }
 
 export function planTiles(width: number, height: number, options: TilePlanOptions): TilePlan {
@@ -71,8 +82,8 @@ export function planTiles(width: number, height: number, options: TilePlanOption
     );
   }
   // A small axis gets a smaller window (its rounded-up size) instead of a mostly padded full tile.
-  const xs = axisStarts(width, Math.min(tile, roundUp(width, multiple)), halo);
-  const ys = axisStarts(height, Math.min(tile, roundUp(height, multiple)), halo);
+  const xs = axisStarts(width, Math.min(tile, roundUp(width, multiple)), halo, multiple);
+  const ys = axisStarts(height, Math.min(tile, roundUp(height, multiple)), halo, multiple);
   const windows: TileWindow[] = [];
   for (const y of ys.starts) for (const x of xs.starts) windows.push({ x, y });
   return { width, height, tileWidth: xs.length, tileHeight: ys.length, halo, windows };

@@ -6,6 +6,7 @@ import { loadSample, modeLookup, openDataset } from '../data/dataset';
 import { configDifferences, type TrainConfig } from '../ensemble/config';
 import { exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
+import { loadTrainedEnsemble } from '../ensemble/out-of-fold';
 import { trainingEntries } from '../ensemble/train-ensemble';
 import { parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
 import { readJson, writeJsonAtomic } from '../store/files';
@@ -71,18 +72,19 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
   const ds = openDataset(v.data ? resolve(v.data) : config!.data.dir);
   const column = config!.modes.kind === 'column' ? config!.modes.column : null;
   const normalization = config!.normalization;
-  const { split } = resolveSplit(
-    splitFlag,
-    () => trainingEntries(ds.entries).map((e) => loadSample(e, normalization)),
+  const rule = choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean');
+  const { split } = await resolveSplit(splitFlag, {
+    trainSamples: () => trainingEntries(ds.entries).map((e) => loadSample(e, normalization)),
+    ensemble: () => loadTrainedEnsemble(outDir, rule),
     outDir,
     log,
-  );
+  });
   const manifest = await exportEnsemble({
     split,
     outDir,
     name: v.name ?? defaultName(outDir),
     version: v.version ?? '1.0.0',
-    rule: choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean'),
+    rule,
     testSamples: ds.entries
       .filter((e) => e.split === 'test')
       .map((e) => loadSample(e, config!.normalization)),

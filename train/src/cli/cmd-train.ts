@@ -13,6 +13,7 @@ import type { TrainConfig } from '../ensemble/config';
 import { exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
 import type { ModeRequest } from '../ensemble/modes';
+import { loadTrainedEnsemble } from '../ensemble/out-of-fold';
 import { planEnsemble, trainEnsemble, trainingEntries } from '../ensemble/train-ensemble';
 import { parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
 import { writeReport } from '../report/write';
@@ -43,7 +44,8 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --upsampling KIND    transpose | nearest (default ${DEFAULT_UNET.upsampling})
   --lr X               Adam learning rate (default 0.001)
   --seed S             seed of the split, initialisation and augmentation (default 0)
-  --tile T --halo H    inference tile and overlap (defaults 256 and 16)
+  --tile T --halo H    largest inference tile and overlap (defaults 512 and 16; images are covered by the fewest
+                       tiles of at most T, evenly spread)
   --backend B          ${BACKEND_REQUESTS.join(' | ')} (default auto)
   --members LIST       comma-separated member ids to train (scale-out); export waits for all. With
                        --baselines, baseline ids too: pooled-s0..2, random-kfold/all-f0..(members-1)
@@ -53,7 +55,8 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --baselines          also train the paper's baselines (pooled single U-Nets over 3 seeds, a random K-fold
                        ensemble of the same size) into OUT/baselines/ and compare them in the report
   --split S            how touching objects are separated: auto | none | h=H,sigma=S (default auto: the
-                       distance watershed's parameters that best split the training masks, or none)
+                       distance watershed's parameters that best split the ensemble's out-of-fold predictions
+                       of the training images, or the training masks when there are none; or none at all)
   --no-export          train only; do not export when all members are done
   --list-members       print the member ids this data and these options give, one per line (with
                        --baselines, the baseline ids too), and exit: no training, --out not needed
@@ -117,7 +120,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
       '--patch',
       `${patch} must be a multiple of 2^depth = ${multiple}`,
     );
-  const tile = intFlag(v.tile, '--tile', 256, multiple, 2048);
+  const tile = intFlag(v.tile, '--tile', 512, multiple, 2048);
   if (tile % multiple)
     throw new QuorumInputError(
       'invalid-value',
@@ -203,12 +206,12 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
   const modeOf = modeLookup(ds, modes.kind === 'column' ? modes.column : null);
   // Decoded once: the quantization check and the report score the same images.
   const testSamples = test.map((e) => loadSample(e, config.normalization));
-  const { split, note: splitNote } = resolveSplit(
-    splitFlag,
-    () => trainingEntries(ds.entries).map((e) => loadSample(e, config.normalization)),
+  const { split, note: splitNote } = await resolveSplit(splitFlag, {
+    trainSamples: () => trainingEntries(ds.entries).map((e) => loadSample(e, config.normalization)),
+    ensemble: () => loadTrainedEnsemble(outDir, rule),
     outDir,
     log,
-  );
+  });
   const manifest = await exportEnsemble({
     split,
     outDir,
