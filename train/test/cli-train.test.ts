@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { decodeImage, manifestFiles, parseManifest } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli';
+import { MIN_AREA_CANDIDATES } from '../src/ensemble/tune-split';
 import { makeDataDir, TINY } from './helpers/data';
 
 const BIN = resolve(__dirname, '../bin/quorum.js');
@@ -61,7 +62,8 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const choice = JSON.parse(readFileSync(join(out, 'split-choice.json'), 'utf8'));
     expect(choice.source).toBe('out-of-fold predictions');
     expect(choice.images).toBe(4);
-    expect(choice.scores).toHaveLength(13);
+    expect(choice.scores).toHaveLength(13 * MIN_AREA_CANDIDATES.length);
+    expect(choice.minAreaFrom).toBe('chosen');
     for (const [id, members] of Object.entries(choice.members as Record<string, string[]>)) {
       expect(members).toHaveLength(3);
       for (const m of members) {
@@ -70,6 +72,7 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
       }
     }
     expect(manifest.postprocess.split ?? null).toEqual(choice.chosen);
+    expect(manifest.postprocess.minArea).toBe(choice.minArea);
     expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toMatch(
       /Objects: .*chosen on out-of-fold ensemble predictions for 4 training images/,
     );
@@ -337,6 +340,10 @@ describe('quorum CLI errors: exit 2 and one line naming the problem', () => {
       /--split: "watershed"; want auto, none or h=H,sigma=S/,
     ],
     [['train', '--data', 'DATA', '--out', 'OUT', '--split', 'h=0,sigma=1'], /--split\.h: is 0/],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--min-area', '1.5'],
+      /--min-area: "1\.5"; want a whole number of pixels >= 0/,
+    ],
     [
       ['train', '--data', 'DATA', '--out', 'OUT', '--members', 'pooled-s0'],
       /--members: "pooled-s0" is a baseline; add --baselines/,

@@ -5,17 +5,30 @@ import {
   DEFAULT_NORMALIZATION,
   DEFAULT_UNET,
   type EnsembleRunner,
+  labelComponents,
+  objectScores,
+  removeSmallObjects,
   type SegmentationSpec,
+  splitTouching,
 } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
 import type { LoadedSample } from '../src/data/dataset';
+import type { TrainConfig } from '../src/ensemble/config';
+import { DEFAULT_MIN_AREA, segmentationSpec } from '../src/ensemble/export';
 import type { TrainedEnsemble } from '../src/ensemble/out-of-fold';
 import {
   chooseSplit,
   evenSample,
+  filteredF1s,
+  MIN_AREA_CANDIDATES,
+  MIN_SPLIT_GAIN,
+  type OptionScore,
+  parseMinAreaFlag,
   parseSplitFlag,
   resolveSplit,
+  SPLIT_CANDIDATES,
   type SplitChoice,
+  simplestNearBest,
   type TuningImage,
   trainingMaskImage,
 } from '../src/ensemble/tune-split';
@@ -80,8 +93,9 @@ const predictedImage = (s: LoadedSample): TuningImage => ({
 
 describe('chooseSplit on training masks', () => {
   it('splits when the training masks hold touching nuclei, and records every candidate', () => {
-    const choice = chooseSplit([touching('a'), touching('b')].map(trainingMaskImage));
+    const choice = chooseSplit([touching('a'), touching('b')].map(trainingMaskImage), [DEFAULT_MIN_AREA]);
     expect(choice.chosen?.method).toBe('distance-watershed');
+    expect(choice.minArea).toBe(DEFAULT_MIN_AREA);
     // Connected components merge each pair into one object: at most one of the two can still match.
     expect(choice.scores[0]!.split).toBeNull();
     expect(choice.scores[0]!.objectF1).toBeLessThanOrEqual(2 / 3);
@@ -90,15 +104,17 @@ describe('chooseSplit on training masks', () => {
   });
 
   it('keeps connected components when objects do not touch (no candidate gains enough)', () => {
-    expect(chooseSplit([apart('a'), apart('b')].map(trainingMaskImage)).chosen).toBeNull();
+    expect(
+      chooseSplit([apart('a'), apart('b')].map(trainingMaskImage), [DEFAULT_MIN_AREA]).chosen,
+    ).toBeNull();
   });
 });
 
 describe('chooseSplit on predicted masks', () => {
   it('splits what the model merged, although the training masks alone would keep connected components', () => {
     const s = predictedPair('p', 64);
-    expect(chooseSplit([trainingMaskImage(s)]).chosen).toBeNull();
-    const choice = chooseSplit([predictedImage(s)]);
+    expect(chooseSplit([trainingMaskImage(s)], [DEFAULT_MIN_AREA]).chosen).toBeNull();
+    const choice = chooseSplit([predictedImage(s)], [DEFAULT_MIN_AREA]);
     expect(choice.scores[0]!.objectF1).toBe(0);
     expect(choice.chosen).not.toBeNull();
     expect(choice.scores.find((c) => c.split === choice.chosen)!.objectF1).toBe(1);
@@ -112,9 +128,10 @@ describe('chooseSplit on predicted masks', () => {
     const truth = disks(width, height, [...PAIR, [70, 24, 10], [78, 24, 10]], [1, 2, 3, 3]);
     const mask = merged(width, height);
     for (let i = 0; i < mask.length; i++) if (truth[i] === 3) mask[i] = 1;
-    const choice = chooseSplit([
-      { mask: { width, height, data: mask }, truth: { width, height, data: truth } },
-    ]);
+    const choice = chooseSplit(
+      [{ mask: { width, height, data: mask }, truth: { width, height, data: truth } }],
+      [DEFAULT_MIN_AREA],
+    );
     const top = Math.max(...choice.scores.map((s) => s.objectF1));
     expect(top).toBe(1);
     expect(choice.chosen).toEqual(choice.scores.find((s) => s.objectF1 === top)!.split);
@@ -127,8 +144,156 @@ describe('chooseSplit on predicted masks', () => {
     const s = predictedPair('p', 64);
     const image = predictedImage(s);
     image.mask.data[2 * 64 + 2] = 1; // a one-pixel speck: a false object unless the area filter removes it
-    expect(chooseSplit([image]).scores[1]!.objectF1).toBeLessThan(1);
-    expect(chooseSplit([image], 8).scores[1]!.objectF1).toBe(1);
+    const { scores } = chooseSplit([image], [0, 8]);
+    const f1 = (minArea: number) => scores.find((c) => c.split && c.minArea === minArea)!.objectF1;
+    expect(f1(0)).toBeLessThan(1);
+    expect(f1(8)).toBe(1);
+  });
+});
+
+/** Nuclei of radius 4 (49 px) every 12 px, `rows` x `cols`, predicted exactly, with `specks` 3x3 squares (9 px). */
+function grid(rows: number, cols: number, specks: [number, number][] = []): TuningImage {
+  const width = cols * 12 + 12;
+  const height = rows * 12 + 12;
+  const list: Disk[] = [];
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) list.push([12 + 12 * c, 12 + 12 * r, 4]);
+  const truth = disks(width, height, list);
+  const mask = Uint8Array.from(truth, (v) => (v ? 1 : 0));
+  for (const [x, y] of specks)
+    for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) mask[(y + dy) * width + x + dx] = 1;
+  return { mask: { width, height, data: mask }, truth: { width, height, data: truth } };
+}
+
+describe('choosing the minimum area with the split', () => {
+  it('drops specks at 16 px, where that beats every smaller filter and 32 px would lose a small true nucleus', () => {
+    // Two 49 px nuclei, a 21 px one (radius 2.5), and specks of 1 and 9 px that touch no nucleus.
+    const width = 64;
+    const height = 40;
+    const truth = disks(width, height, [
+      [12, 12, 4],
+      [40, 12, 4],
+      [26, 28, 2.5],
+    ]);
+    const mask = Uint8Array.from(truth, (v) => (v ? 1 : 0));
+    mask[2 * width + 60] = 1;
+    for (let y = 30; y < 33; y++) for (let x = 50; x < 53; x++) mask[y * width + x] = 1;
+    const choice = chooseSplit([
+      { mask: { width, height, data: mask }, truth: { width, height, data: truth } },
+    ]);
+    expect(choice.scores).toHaveLength(13 * MIN_AREA_CANDIDATES.length);
+    const cc = (minArea: number) => choice.scores.find((s) => !s.split && s.minArea === minArea)!.objectF1;
+    expect(cc(0)).toBeCloseTo(6 / 8); // 3 matches, 2 false specks
+    expect(cc(8)).toBeCloseTo(6 / 7); // the 9 px speck survives
+    expect(cc(16)).toBe(1);
+    expect(cc(32)).toBeCloseTo(4 / 5); // the small nucleus is gone
+    expect(choice).toMatchObject({ chosen: null, minArea: 16 });
+  });
+
+  it('keeps the smallest minimum area when a larger one gains no more than MIN_SPLIT_GAIN', () => {
+    // One 9 px speck among 2 x 30 nuclei costs 1/61 of one image's F1: over 4 images 0.0041 (within the gain),
+    // over 2 images 0.0082 (beyond it).
+    const speck: [number, number][] = [[0, 0]];
+    const four = chooseSplit([grid(5, 6, speck), grid(5, 6), grid(5, 6), grid(5, 6)]);
+    const at = (c: ReturnType<typeof chooseSplit>, minArea: number) =>
+      c.scores.find((s) => !s.split && s.minArea === minArea)!.objectF1;
+    expect(at(four, 16) - at(four, 0)).toBeGreaterThan(0);
+    expect(at(four, 16) - at(four, 0)).toBeLessThanOrEqual(MIN_SPLIT_GAIN);
+    expect(four).toMatchObject({ chosen: null, minArea: 0 });
+    const two = chooseSplit([grid(5, 6, speck), grid(5, 6)]);
+    expect(at(two, 16) - at(two, 0)).toBeGreaterThan(MIN_SPLIT_GAIN);
+    expect(two).toMatchObject({ chosen: null, minArea: 16 }); // 32 scores as well, but 16 is simpler
+  });
+
+  it('keeps the smallest minimum area when every filter scores alike', () => {
+    expect(chooseSplit([grid(2, 3), grid(3, 2)])).toMatchObject({ chosen: null, minArea: 0 });
+  });
+
+  it('chooses the simplest option within MIN_SPLIT_GAIN of the best, connected components before a watershed', () => {
+    const w = (h: number) => ({ method: 'distance-watershed' as const, h, sigma: 1 });
+    const o = (split: OptionScore['split'], minArea: number, objectF1: number): OptionScore => ({
+      split,
+      minArea,
+      objectF1,
+    });
+    // The best is 64 px; 16 px is within the gain of it, 8 px is not.
+    expect(simplestNearBest([o(null, 8, 0.7), o(null, 16, 0.797), o(null, 64, 0.8)])).toMatchObject({
+      minArea: 16,
+    });
+    // A watershed must beat connected components by more than the gain...
+    expect(simplestNearBest([o(null, 8, 0.7), o(w(1), 0, 0.704)]).split).toBeNull();
+    // ...and once it does, the smallest area near the best, among watersheds the best-scoring one.
+    expect(
+      simplestNearBest([
+        o(null, 8, 0.7),
+        o(w(1), 0, 0.71),
+        o(w(2), 0, 0.712),
+        o(w(2), 8, 0.72),
+        o(w(1), 16, 0.721),
+      ]),
+    ).toEqual(o(w(2), 8, 0.72));
+  });
+
+  it('scores each minimum area as matching the filtered labels anew would', () => {
+    // Random blobs of 1 to ~300 px, some touching, against a truth that shares only some of them.
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const width = 96;
+    const height = 96;
+    const blobs: Disk[] = Array.from({ length: 40 }, () => [rand() * width, rand() * height, rand() * 10]);
+    const truth = disks(
+      width,
+      height,
+      blobs.filter((_, k) => k % 3 !== 0),
+    );
+    const mask = Uint8Array.from(
+      disks(
+        width,
+        height,
+        blobs.filter((_, k) => k % 5 !== 0),
+      ),
+      (v) => (v ? 1 : 0),
+    );
+    const areas = [0, 1, 2, 5, 8, 16, 32, 64, 400];
+    const t = { width, height, data: truth };
+    for (const split of [null, ...SPLIT_CANDIDATES]) {
+      const labelled = split
+        ? splitTouching({ width, height, data: mask }, split)
+        : labelComponents({ width, height, data: mask }, 8);
+      const direct = areas.map((m) => objectScores(removeSmallObjects(labelled.labels, m), t, 0.5).f1);
+      expect(filteredF1s(labelled, t, areas)).toEqual(direct);
+    }
+    expect(
+      new Set(areas.map((m) => filteredF1s(labelComponents({ width, height, data: mask }, 8), t, [m])[0]))
+        .size,
+    ).toBeGreaterThan(3);
+  });
+
+  it('refuses an empty or negative list of minimum areas', () => {
+    expect(() => chooseSplit([grid(1, 1)], [])).toThrow(/minAreas/);
+    expect(() => chooseSplit([grid(1, 1)], [-1])).toThrow(/minAreas/);
+  });
+});
+
+describe('segmentationSpec', () => {
+  it('records the minimum area and split it is given, and the default area otherwise', () => {
+    const config = {
+      architecture: { ...DEFAULT_UNET, depth: 2 },
+      normalization: DEFAULT_NORMALIZATION,
+      tiling: { tile: 128, halo: 8, blend: 'gaussian' },
+    } as TrainConfig;
+    const split = { method: 'distance-watershed' as const, h: 0.5, sigma: 1 };
+    expect(segmentationSpec(config, 'mean', split, 32).postprocess).toEqual({
+      fillHoles: true,
+      minArea: 32,
+      split,
+    });
+    expect(segmentationSpec(config, 'mean', null).postprocess).toEqual({
+      fillHoles: true,
+      minArea: DEFAULT_MIN_AREA,
+    });
   });
 });
 
@@ -193,19 +358,35 @@ describe('resolveSplit', () => {
 
   const resolve = async (
     ensemble: () => Promise<TrainedEnsemble | { unavailable: string }>,
-    options: { flag?: ReturnType<typeof parseSplitFlag>; maxOutOfFoldPixels?: number } = {},
+    options: {
+      flag?: ReturnType<typeof parseSplitFlag>;
+      maxOutOfFoldPixels?: number;
+      minArea?: number;
+      samples?: LoadedSample[];
+    } = {},
   ) => {
     const outDir = mkdtempSync(join(tmpdir(), 'quorum-split-'));
     const log: string[] = [];
-    const r = await resolveSplit(options.flag === undefined ? 'auto' : options.flag, {
-      trainSamples: () => samples,
-      ensemble,
-      outDir,
-      log: (s) => log.push(s),
-      ...(options.maxOutOfFoldPixels ? { maxOutOfFoldPixels: options.maxOutOfFoldPixels } : {}),
-    });
+    const r = await resolveSplit(
+      options.flag === undefined ? 'auto' : options.flag,
+      {
+        trainSamples: () => options.samples ?? samples,
+        ensemble,
+        outDir,
+        log: (s) => log.push(s),
+        ...(options.maxOutOfFoldPixels ? { maxOutOfFoldPixels: options.maxOutOfFoldPixels } : {}),
+      },
+      options.minArea,
+    );
     return { ...r, log, outDir };
   };
+
+  /** The same pairs, each predicted with a 10 px speck (2 x 5) in its bottom-left corner, which no nucleus touches. */
+  const specked = samples.map((s) => {
+    const data = Uint8Array.from(s.raw.data);
+    for (let y = 40; y < 42; y++) for (let x = 2; x < 7; x++) data[y * s.width + x] = 255;
+    return { ...s, raw: { ...s.raw, data } };
+  });
 
   it('chooses on out-of-fold predictions: each image only through the members that never trained on it', async () => {
     const fake = fakeEnsemble(records.map((r) => r.trainIds));
@@ -229,6 +410,37 @@ describe('resolveSplit', () => {
     expect(r.note).toMatch(
       /chosen on out-of-fold ensemble predictions for 4 training images \(each the mean of only the 3 members that never trained on it\)/,
     );
+    // No specks: every minimum area scores alike, so the smallest is kept.
+    expect(r.minArea).toBe(0);
+    expect(r.choice!.minAreaFrom).toBe('chosen');
+    expect(r.note).toMatch(/no object dropped for its size, both chosen on out-of-fold/);
+  });
+
+  it('chooses the minimum area with the split on the predictions: 16 px drops the specks the model adds', async () => {
+    const fake = fakeEnsemble(records.map((r) => r.trainIds));
+    const r = await resolve(async () => fake.ensemble, { samples: specked });
+    expect(r.split).not.toBeNull();
+    expect(r.minArea).toBe(16);
+    const saved = JSON.parse(readFileSync(join(r.outDir, 'split-choice.json'), 'utf8')) as SplitChoice;
+    expect(saved).toMatchObject({ minArea: 16, minAreaFrom: 'chosen', chosen: r.split });
+    expect(saved.scores).toHaveLength(13 * MIN_AREA_CANDIDATES.length);
+    const f1 = (minArea: number) => saved.scores.find((s) => s.minArea === minArea && s.split)!.objectF1;
+    expect(f1(8)).toBeCloseTo(4 / 5); // both nuclei split and matched, the speck a false object
+    expect(f1(16)).toBe(1);
+    expect(r.note).toMatch(
+      /^Objects: distance watershed .*, objects under 16 px dropped, both chosen on out-of-fold ensemble predictions .*: 1\.000, connected components at the same minimum area 0\.000, the same split at the default 8 px 0\.800;/,
+    );
+  });
+
+  it('--min-area fixes the area and leaves only the split to choose', async () => {
+    const fake = fakeEnsemble(records.map((r) => r.trainIds));
+    const r = await resolve(async () => fake.ensemble, { samples: specked, minArea: 4 });
+    expect(r.minArea).toBe(4);
+    expect(r.choice).toMatchObject({ minArea: 4, minAreaFrom: '--min-area' });
+    expect(r.choice!.scores.every((s) => s.minArea === 4)).toBe(true);
+    expect(r.note).toMatch(
+      /objects under 4 px dropped, chosen on out-of-fold .*; minimum area set with --min-area;/,
+    );
   });
 
   it('leaves out images every member trained on, and samples within the inference budget', async () => {
@@ -251,22 +463,45 @@ describe('resolveSplit', () => {
     expect(fake.disposed()).toBe(true);
     expect(r.split).toBeNull(); // the true nuclei do not touch
     expect(r.note).toMatch(/chosen on the 4 training masks alone, as no out-of-fold prediction was possible/);
+    // True masks have no specks to tune the area filter on: it stays at the default, scored there only.
+    expect(r.minArea).toBe(DEFAULT_MIN_AREA);
+    expect(r.choice!.minAreaFrom).toBe('default');
+    expect(r.choice!.scores.every((s) => s.minArea === DEFAULT_MIN_AREA)).toBe(true);
+    expect(r.note).toMatch(
+      /objects under 8 px dropped, chosen on the 4 training masks.*minimum area the default/,
+    );
   });
 
   it('falls back to the training masks when members are missing, and says so', async () => {
     const r = await resolve(async () => ({ unavailable: '1 of 4 members not trained (B-f1)' }));
     expect(r.choice!.source).toBe('training masks');
     expect(r.note).toMatch(/\(1 of 4 members not trained \(B-f1\)\)/);
+    expect(r.minArea).toBe(DEFAULT_MIN_AREA);
+    const fixed = await resolve(async () => ({ unavailable: 'none' }), { minArea: 24 });
+    expect(fixed).toMatchObject({ minArea: 24, choice: { minAreaFrom: '--min-area' } });
   });
 
   it('does not load the ensemble for --split none or explicit parameters', async () => {
     const never = async (): Promise<TrainedEnsemble> => {
       throw new Error('loaded');
     };
-    expect((await resolve(never, { flag: null })).split).toBeNull();
-    const fixed = await resolve(never, { flag: parseSplitFlag('h=1,sigma=1.5') });
+    const none = await resolve(never, { flag: null });
+    expect(none).toMatchObject({ split: null, minArea: DEFAULT_MIN_AREA, choice: null });
+    expect(none.note).toMatch(/objects under 8 px dropped \(the default\)/);
+    const fixed = await resolve(never, { flag: parseSplitFlag('h=1,sigma=1.5'), minArea: 0 });
     expect(fixed.split).toEqual({ method: 'distance-watershed', h: 1, sigma: 1.5 });
-    expect(fixed.note).toMatch(/set with --split/);
+    expect(fixed.minArea).toBe(0);
+    expect(fixed.note).toMatch(/set with --split\), no object dropped for its size \(set with --min-area\)/);
+  });
+});
+
+describe('parseMinAreaFlag', () => {
+  it('reads a whole number of pixels and names the flag otherwise', () => {
+    expect(parseMinAreaFlag(undefined)).toBeUndefined();
+    expect(parseMinAreaFlag('0')).toBe(0);
+    expect(parseMinAreaFlag('32')).toBe(32);
+    for (const bad of ['-1', '1.5', 'x', '', '1e3'])
+      expect(() => parseMinAreaFlag(bad)).toThrow(/--min-area: .*want a whole number of pixels >= 0/);
   });
 });
 

@@ -4,11 +4,11 @@ import { QuorumInputError } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
 import { loadSample, modeLookup, openDataset } from '../data/dataset';
 import { configDifferences, type TrainConfig } from '../ensemble/config';
-import { exportEnsemble } from '../ensemble/export';
+import { DEFAULT_MIN_AREA, exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
 import { loadTrainedEnsemble } from '../ensemble/out-of-fold';
 import { trainingEntries } from '../ensemble/train-ensemble';
-import { parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
+import { parseMinAreaFlag, parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
 import { readJson, writeJsonAtomic } from '../store/files';
 import { choiceFlag, parseFlags, requireFlag } from './args';
 import { defaultName } from './cmd-train';
@@ -19,6 +19,7 @@ Merge members trained separately (e.g. one per SLURM array task with quorum trai
 ensemble and export it. Every part must come from the same quorum train options (same train-config.json).
   --data DIR   labelled data for the quantization check on its test split (default: the data the parts used)
   --split S    auto | none | h=H,sigma=S: how touching objects are separated (as quorum train)
+  --min-area N drop objects under N px, an integer >= 0 (default: chosen with --split auto, else ${DEFAULT_MIN_AREA})
 `;
 
 export async function assembleCommand(argv: string[], log: (s: string) => void): Promise<void> {
@@ -30,10 +31,12 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
     data: { type: 'string' },
     backend: { type: 'string' },
     split: { type: 'string' },
+    'min-area': { type: 'string' },
   });
   if (v.help) return log(ASSEMBLE_HELP);
   const outDir = resolve(requireFlag(v.out, '--out'));
   const splitFlag = parseSplitFlag(v.split);
+  const minAreaFlag = parseMinAreaFlag(v['min-area']);
   if (positionals.length === 0)
     throw new QuorumInputError('missing', 'PART_DIR', 'give at least one training folder to assemble');
   const out = ensembleLayout(outDir);
@@ -73,14 +76,19 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
   const column = config!.modes.kind === 'column' ? config!.modes.column : null;
   const normalization = config!.normalization;
   const rule = choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean');
-  const { split } = await resolveSplit(splitFlag, {
-    trainSamples: () => trainingEntries(ds.entries).map((e) => loadSample(e, normalization)),
-    ensemble: () => loadTrainedEnsemble(outDir, rule),
-    outDir,
-    log,
-  });
+  const { split, minArea } = await resolveSplit(
+    splitFlag,
+    {
+      trainSamples: () => trainingEntries(ds.entries).map((e) => loadSample(e, normalization)),
+      ensemble: () => loadTrainedEnsemble(outDir, rule),
+      outDir,
+      log,
+    },
+    minAreaFlag,
+  );
   const manifest = await exportEnsemble({
     split,
+    minArea,
     outDir,
     name: v.name ?? defaultName(outDir),
     version: v.version ?? '1.0.0',

@@ -10,12 +10,12 @@ import { BACKEND_REQUESTS, selectBackend } from '../backend';
 import { loadSample, modeLookup, openDataset } from '../data/dataset';
 import { baselineIds, isBaselineId, trainBaselines } from '../ensemble/baselines';
 import type { TrainConfig } from '../ensemble/config';
-import { exportEnsemble } from '../ensemble/export';
+import { DEFAULT_MIN_AREA, exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
 import type { ModeRequest } from '../ensemble/modes';
 import { loadTrainedEnsemble } from '../ensemble/out-of-fold';
 import { planEnsemble, trainEnsemble, trainingEntries } from '../ensemble/train-ensemble';
-import { parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
+import { MIN_AREA_CANDIDATES, parseMinAreaFlag, parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
 import { writeReport } from '../report/write';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requireFlag } from './args';
 import { trainingProgress } from './progress';
@@ -57,6 +57,8 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --split S            how touching objects are separated: auto | none | h=H,sigma=S (default auto: the
                        distance watershed's parameters that best split the ensemble's out-of-fold predictions
                        of the training images, or the training masks when there are none; or none at all)
+  --min-area N         drop objects under N px (integer >= 0). Default: with --split auto, chosen together
+                       with the split on the out-of-fold predictions (${MIN_AREA_CANDIDATES.join(', ')}); otherwise ${DEFAULT_MIN_AREA}
   --no-export          train only; do not export when all members are done
   --list-members       print the member ids this data and these options give, one per line (with
                        --baselines, the baseline ids too), and exit: no training, --out not needed
@@ -101,6 +103,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     'no-export': { type: 'boolean' },
     baselines: { type: 'boolean' },
     split: { type: 'string' },
+    'min-area': { type: 'string' },
     'list-members': { type: 'boolean' },
   });
   if (v.help) return log(TRAIN_HELP);
@@ -166,6 +169,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
   }
   const rule = choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean');
   const splitFlag = parseSplitFlag(v.split);
+  const minAreaFlag = parseMinAreaFlag(v['min-area']);
   const backend = await selectBackend(backendRequest);
   log(
     `backend: ${backend.name} (${backend.detail})${backend.fallbacks.length ? `; skipped ${backend.fallbacks.join('; ')}` : ''}`,
@@ -206,14 +210,23 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
   const modeOf = modeLookup(ds, modes.kind === 'column' ? modes.column : null);
   // Decoded once: the quantization check and the report score the same images.
   const testSamples = test.map((e) => loadSample(e, config.normalization));
-  const { split, note: splitNote } = await resolveSplit(splitFlag, {
-    trainSamples: () => trainingEntries(ds.entries).map((e) => loadSample(e, config.normalization)),
-    ensemble: () => loadTrainedEnsemble(outDir, rule),
-    outDir,
-    log,
-  });
+  const {
+    split,
+    minArea,
+    note: splitNote,
+  } = await resolveSplit(
+    splitFlag,
+    {
+      trainSamples: () => trainingEntries(ds.entries).map((e) => loadSample(e, config.normalization)),
+      ensemble: () => loadTrainedEnsemble(outDir, rule),
+      outDir,
+      log,
+    },
+    minAreaFlag,
+  );
   const manifest = await exportEnsemble({
     split,
+    minArea,
     outDir,
     name: v.name ?? defaultName(outDir),
     version: v.version ?? '1.0.0',

@@ -43,23 +43,32 @@ export interface ExportRequest {
   rule: AggregationRule;
   /** How touching objects are separated (null: connected components). */
   split: SplitSpec | null;
+  /** Objects under this many pixels are dropped after separation (postprocess.minArea). */
+  minArea: number;
   /** Labelled held-out images (the test split); variants are compared on them when given. */
   testSamples: readonly LoadedSample[];
   modeOf: (id: string) => string;
   log: (line: string) => void;
 }
 
+/**
+ * The manifest's postprocess.minArea unless a choice on out-of-fold predictions or --min-area says otherwise: a
+ * speck under 8 px is far below the smallest nucleus at the resolutions Quorum is trained on.
+ */
+export const DEFAULT_MIN_AREA = 8;
+
 export function segmentationSpec(
   config: TrainConfig,
   rule: AggregationRule,
   split: SplitSpec | null,
+  minArea = DEFAULT_MIN_AREA,
 ): SegmentationSpec {
   return {
     architecture: config.architecture,
     input: { channels: 1, normalization: config.normalization },
     tiling: config.tiling,
     aggregation: { rule, threshold: 0.5 },
-    postprocess: { fillHoles: true, minArea: 8, ...(split ? { split } : {}) },
+    postprocess: { fillHoles: true, minArea, ...(split ? { split } : {}) },
   };
 }
 
@@ -113,7 +122,7 @@ export async function exportEnsemble(req: ExportRequest): Promise<EnsembleManife
     throw new QuorumInputError('invalid-value', '--aggregate', `${req.rule}`);
   const { records, models } = await loadCheckpoints(req.outDir);
   const infos = records.map((r) => ({ id: r.id, mode: r.mode }));
-  const spec = segmentationSpec(config, req.rule, req.split);
+  const spec = segmentationSpec(config, req.rule, req.split, req.minArea);
   const variants: (QuantizationVariant & { files: Awaited<ReturnType<typeof variantModels>>['files'] })[] =
     [];
   let float32Dice: number | null = null;
