@@ -28,6 +28,8 @@ describe('ensemble manifest', () => {
     m.postprocess.split = { method: 'distance-watershed', h: 0.5, sigma: 1 };
     expect(validateManifest(JSON.parse(JSON.stringify(m))).postprocess.split).toEqual(m.postprocess.split);
     expect(validateManifest(exampleManifest()).postprocess).not.toHaveProperty('split');
+    m.postprocess.split = { method: 'probability-watershed', seed: 0.8 };
+    expect(validateManifest(JSON.parse(JSON.stringify(m))).postprocess.split).toEqual(m.postprocess.split);
   });
 
   it('drops unknown fields', () => {
@@ -79,6 +81,11 @@ describe('ensemble manifest', () => {
       'negative split sigma',
       (m: any) => (m.postprocess.split = { method: 'distance-watershed', h: 1, sigma: -1 }),
       'postprocess.split.sigma',
+    ],
+    [
+      'probability split seed of 1',
+      (m: any) => (m.postprocess.split = { method: 'probability-watershed', seed: 1 }),
+      'postprocess.split.seed',
     ],
     ['weight for no member', (m: any) => (m.aggregation.weights = { ghost: 1 }), 'aggregation.weights.ghost'],
     ['duplicate member', (m: any) => (m.members[1].id = 'a-f0'), 'members[1].id'],

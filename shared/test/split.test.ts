@@ -92,3 +92,62 @@ describe('splitTouching', () => {
     expect(split.mask.data).toEqual(plain.mask.data);
   });
 });
+
+describe('splitTouching by probability', () => {
+  const SEEDED: SplitSpec = { method: 'probability-watershed', seed: 0.8 };
+  /** Two nuclei whose thresholded mask merged into one rectangle without a neck; the probability dips between. */
+  function mergedPair(dip: number) {
+    const width = 40;
+    const height = 20;
+    const mask: Mask = { width, height, data: new Uint8Array(width * height) };
+    const probability = { width, height, data: new Float32Array(width * height) };
+    for (let y = 4; y < 16; y++)
+      for (let x = 4; x < 36; x++) {
+        mask.data[y * width + x] = 1;
+        // Peaks of 0.95 at x = 12 and x = 28, falling linearly to `dip` at x = 20.
+        const d = Math.min(Math.abs(x - 12), Math.abs(x - 28));
+        probability.data[y * width + x] =
+          x > 12 && x < 28 ? 0.95 - ((0.95 - dip) * d) / 8 : 0.95 - d * 0.01;
+      }
+    return { mask, probability };
+  }
+
+  it('parts objects along the probability valley where the distance watershed cannot', () => {
+    const { mask, probability } = mergedPair(0.6);
+    expect(splitTouching(mask, SPEC).count).toBe(1); // a rectangle has one distance ridge
+    const split = splitTouching(mask, SEEDED, probability);
+    expect(split.count).toBe(2);
+    expectCovers(mask, split.labels.data);
+    const at = (x: number) => split.labels.data[10 * 40 + x]!;
+    expect(at(8)).toBe(at(19));
+    expect(at(21)).toBe(at(32));
+    expect(at(19)).not.toBe(at(21));
+  });
+
+  it('keeps an object whole when its valley stays above the seed level, or when no pixel reaches it', () => {
+    const { mask, probability } = mergedPair(0.85);
+    expect(splitTouching(mask, SEEDED, probability).count).toBe(1);
+    const faint = { ...probability, data: probability.data.map((p) => (p > 0 ? 0.6 : 0)) };
+    const whole = splitTouching(mask, SEEDED, faint);
+    expect(whole.count).toBe(1);
+    expectCovers(mask, whole.labels.data);
+  });
+
+  it('needs the probability map, of the same size as the mask, and a seed inside (0, 1)', () => {
+    const { mask, probability } = mergedPair(0.6);
+    expect(() => splitTouching(mask, SEEDED)).toThrow(/probability map/);
+    expect(() => splitTouching(mask, SEEDED, { width: 10, height: 10, data: new Float32Array(100) })).toThrow(
+      QuorumInputError,
+    );
+    expect(() => splitTouching(mask, { method: 'probability-watershed', seed: 1 }, probability)).toThrow(
+      /seed/,
+    );
+  });
+
+  it('is what postprocess uses, flooding the map it thresholded', () => {
+    const { mask, probability } = mergedPair(0.6);
+    const prob = { ...probability, data: probability.data.map((p, i) => (mask.data[i] ? p : 0.1)) };
+    const out = postprocess(prob, { threshold: 0.5, fillHoles: true, minArea: 0, split: SEEDED });
+    expect(out.count).toBe(2);
+  });
+});

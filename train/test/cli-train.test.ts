@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { decodeImage, manifestFiles, parseManifest } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli';
-import { MIN_AREA_CANDIDATES } from '../src/ensemble/tune-split';
+import { MIN_AREA_CANDIDATES, SPLIT_CANDIDATES } from '../src/ensemble/tune-split';
 import { makeDataDir, TINY } from './helpers/data';
 
 const BIN = resolve(__dirname, '../bin/quorum.js');
@@ -62,7 +62,7 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const choice = JSON.parse(readFileSync(join(out, 'split-choice.json'), 'utf8'));
     expect(choice.source).toBe('out-of-fold predictions');
     expect(choice.images).toBe(4);
-    expect(choice.scores).toHaveLength(13 * MIN_AREA_CANDIDATES.length);
+    expect(choice.scores).toHaveLength((1 + SPLIT_CANDIDATES.length) * MIN_AREA_CANDIDATES.length);
     expect(choice.minAreaFrom).toBe('chosen');
     for (const [id, members] of Object.entries(choice.members as Record<string, string[]>)) {
       expect(members).toHaveLength(3);

@@ -136,7 +136,9 @@ describe('chooseSplit on predicted masks', () => {
     expect(top).toBe(1);
     expect(choice.chosen).toEqual(choice.scores.find((s) => s.objectF1 === top)!.split);
     expect(choice.chosen).toEqual({ method: 'distance-watershed', h: 0.5, sigma: 1.5 });
-    for (const s of choice.scores.filter((c) => !c.split || c.split.sigma < 1.5))
+    for (const s of choice.scores.filter(
+      (c) => !c.split || (c.split.method === 'distance-watershed' && c.split.sigma < 1.5),
+    ))
       expect(s.objectF1).toBeLessThan(1);
   });
 
@@ -259,8 +261,10 @@ describe('choosing the minimum area with the split', () => {
     const areas = [0, 1, 2, 5, 8, 16, 32, 64, 400];
     const t = { width, height, data: truth };
     for (const split of [null, ...SPLIT_CANDIDATES]) {
+      // A probability split floods a map; the mask itself (0/1) is one, with every pixel a marker.
+      const probability = { width, height, data: Float32Array.from(mask) };
       const labelled = split
-        ? splitTouching({ width, height, data: mask }, split)
+        ? splitTouching({ width, height, data: mask }, split, probability)
         : labelComponents({ width, height, data: mask }, 8);
       const direct = areas.map((m) => objectScores(removeSmallObjects(labelled.labels, m), t, 0.5).f1);
       expect(filteredF1s(labelled, t, areas)).toEqual(direct);
@@ -423,7 +427,7 @@ describe('resolveSplit', () => {
     expect(r.minArea).toBe(16);
     const saved = JSON.parse(readFileSync(join(r.outDir, 'split-choice.json'), 'utf8')) as SplitChoice;
     expect(saved).toMatchObject({ minArea: 16, minAreaFrom: 'chosen', chosen: r.split });
-    expect(saved.scores).toHaveLength(13 * MIN_AREA_CANDIDATES.length);
+    expect(saved.scores).toHaveLength((1 + SPLIT_CANDIDATES.length) * MIN_AREA_CANDIDATES.length);
     const f1 = (minArea: number) => saved.scores.find((s) => s.minArea === minArea && s.split)!.objectF1;
     expect(f1(8)).toBeCloseTo(4 / 5); // both nuclei split and matched, the speck a false object
     expect(f1(16)).toBe(1);

@@ -1,6 +1,6 @@
 import type { Partition } from '../folds/partition';
 import type { UNetConfig } from '../model/config';
-import type { SplitSpec } from '../postprocess/split';
+import type { SplitSpec } from '../postprocess/split-spec';
 
 /**
  * The ensemble manifest: the one document the trainer writes, the edge registry stores and the browser loads.

@@ -1,7 +1,7 @@
 import { QuorumInputError } from '../errors';
 import type { ModeSource, Partition } from '../folds/partition';
 import { type UNetConfig, UPSAMPLING_KINDS } from '../model/config';
-import type { SplitSpec } from '../postprocess/split';
+import { SPLIT_METHODS, type SplitSpec } from '../postprocess/split-spec';
 import { arr, bool, type Json, num, obj, oneOf, optional, schemaError, str } from './check';
 import {
   AGGREGATION_RULES,
@@ -48,8 +48,13 @@ function validateArchitecture(v: Json, path: string): UNetConfig {
 
 function validateSplit(v: Json): SplitSpec {
   const o = obj(v, 'postprocess.split');
+  const method = oneOf(o['method'], 'postprocess.split.method', SPLIT_METHODS);
+  if (method === 'probability-watershed') {
+    const seed = num(o['seed'], 'postprocess.split.seed', { min: 0.01, max: 0.99 });
+    return { method, seed };
+  }
   return {
-    method: oneOf(o['method'], 'postprocess.split.method', ['distance-watershed'] as const),
+    method,
     h: num(o['h'], 'postprocess.split.h', { min: 0.01, max: 100 }),
     sigma: num(o['sigma'], 'postprocess.split.sigma', { min: 0, max: 20 }),
   };

@@ -52,7 +52,9 @@ export function postprocess(
   if (maps.uncertainty) checkSameSize(prob, 'probability map', maps.uncertainty, 'uncertainty map');
   let mask = threshold(prob, options.threshold);
   if (options.fillHoles) mask = fillHoles(mask);
-  const labelled = options.split ? splitTouching(mask, options.split) : labelComponents(mask, connectivity);
+  const labelled = options.split
+    ? splitTouching(mask, options.split, prob)
+    : labelComponents(mask, connectivity);
   const kept = removeSmallObjects(labelled.labels, options.minArea);
   const { labels, count } =
     options.minArea > 1 ? relabelSequential(kept) : { labels: kept, count: labelled.count };

@@ -54,9 +54,10 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --name N --version V ensemble name and version in the manifest (defaults: the --out folder's name, 1.0.0)
   --baselines          also train the paper's baselines (pooled single U-Nets over 3 seeds, a random K-fold
                        ensemble of the same size) into OUT/baselines/ and compare them in the report
-  --split S            how touching objects are separated: auto | none | h=H,sigma=S (default auto: the
-                       distance watershed's parameters that best split the ensemble's out-of-fold predictions
-                       of the training images, or the training masks when there are none; or none at all)
+  --split S            how touching objects are separated: auto | none | h=H,sigma=S (distance watershed) |
+                       seed=P (probability watershed from cores where p >= P). Default auto: the option that
+                       best splits the ensemble's out-of-fold predictions of the training images (the training
+                       masks, distance watershed only, when there are none)
   --min-area N         drop objects under N px (integer >= 0). Default: with --split auto, chosen together
                        with the split on the out-of-fold predictions (${MIN_AREA_CANDIDATES.join(', ')}); otherwise ${DEFAULT_MIN_AREA}
   --no-export          train only; do not export when all members are done

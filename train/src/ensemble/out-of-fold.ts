@@ -5,6 +5,7 @@ import {
   type Mask,
   memberId,
   type Partition,
+  type ProbabilityMap,
   type SegmentationSpec,
   segmentImage,
   tfEnsembleRunner,
@@ -62,24 +63,25 @@ export function subsetRunner(runner: EnsembleRunner, indices: readonly number[])
 }
 
 /**
- * The image's out-of-fold foreground: thresholded and hole-filled as `spec` says, but neither labelled nor
- * area-filtered, because the split under test decides the objects and the area filter runs on them afterwards,
- * in the product's order.
+ * The image's out-of-fold foreground, thresholded and hole-filled as `spec` says but neither labelled nor
+ * area-filtered (the split under test decides the objects and the area filter runs on them afterwards, in the
+ * product's order), and the probability map the rule thresholded (a probability-watershed split floods it).
  */
 export async function outOfFoldMask(
   runner: EnsembleRunner,
   spec: SegmentationSpec,
   image: OutOfFoldImage,
-): Promise<Mask> {
+): Promise<{ mask: Mask; probability: ProbabilityMap }> {
   const { split: _, ...post } = spec.postprocess;
   const seg = await segmentImage(
     image.sample.raw,
     { ...spec, postprocess: { ...post, minArea: 0 } },
     subsetRunner(runner, image.members),
-    // Only the mask is used, and 'exact' keeps it identical to running every member on every tile.
-    { adaptive: 'exact' },
+    // Every member on every tile: the probability map, not only the mask, must be the full ensemble's.
+    { adaptive: 'off' },
   );
-  return seg.mask;
+  const { width, height } = seg.mask;
+  return { mask: seg.mask, probability: { width, height, data: seg.probability } };
 }
 
 export interface TrainedEnsemble {

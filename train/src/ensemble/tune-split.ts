@@ -8,6 +8,7 @@ import {
   type Mask,
   objectRates,
   objectScores,
+  type ProbabilityMap,
   QuorumInputError,
   type SplitSpec,
   splitTouching,
@@ -27,9 +28,15 @@ import { outOfFoldMask, planOutOfFold, type TrainedEnsemble } from './out-of-fol
  * ground-truth mask lacks altogether (see out-of-fold.ts). Otherwise they are the binary training masks, which need
  * no model; the minimum area then stays at DEFAULT_MIN_AREA (see onTrainingMasks).
  */
-export const SPLIT_CANDIDATES: readonly SplitSpec[] = [0, 1, 1.5, 2].flatMap((sigma) =>
-  [0.5, 1, 2].map((h) => ({ method: 'distance-watershed' as const, h, sigma })),
-);
+export const SPLIT_CANDIDATES: readonly SplitSpec[] = [
+  ...[0, 1, 1.5, 2].flatMap((sigma) =>
+    [0.5, 1, 2].map((h) => ({ method: 'distance-watershed' as const, h, sigma })),
+  ),
+  // Markers from the ensemble's confident cores: these part objects whose thresholded masks merged without a neck
+  // (on the bundled ensemble's out-of-fold predictions most missed nuclei lie inside such merges). They need a
+  // probability map, so only out-of-fold predictions can score them.
+  ...[0.6, 0.7, 0.8, 0.9].map((seed) => ({ method: 'probability-watershed' as const, seed })),
+];
 
 /**
  * Minimum object areas (px) tried on out-of-fold predictions, doubling from DEFAULT_MIN_AREA, plus 0 (no filter)
@@ -69,6 +76,8 @@ export type SplitSource = 'out-of-fold predictions' | 'training masks';
 export interface TuningImage {
   mask: Mask;
   truth: LabelImage32;
+  /** The map the mask was thresholded from; absent for training masks (probability splits are then skipped). */
+  probability?: ProbabilityMap;
 }
 
 export interface OptionScore {
@@ -115,10 +124,13 @@ export function chooseSplit(
     throw new QuorumInputError('invalid-value', 'minAreas', `${minAreas.join(', ')}; want integers >= 0`);
   const areas = [...new Set(minAreas)].sort((a, b) => a - b);
   const scores: OptionScore[] = [];
-  for (const split of [null, ...SPLIT_CANDIDATES]) {
+  const withProbability = images.every((i) => i.probability !== undefined);
+  const candidates = SPLIT_CANDIDATES.filter((c) => c.method !== 'probability-watershed' || withProbability);
+  for (const split of [null, ...candidates]) {
     const sums = areas.map(() => 0);
-    for (const { mask, truth } of images) {
-      const f1s = filteredF1s(split ? splitTouching(mask, split) : labelComponents(mask, 8), truth, areas);
+    for (const { mask, truth, probability } of images) {
+      const labelled = split ? splitTouching(mask, split, probability) : labelComponents(mask, 8);
+      const f1s = filteredF1s(labelled, truth, areas);
       f1s.forEach((f1, k) => {
         sums[k]! += f1;
       });
@@ -197,22 +209,33 @@ export function evenSample<T>(
 const pixels = (s: LoadedSample) => s.width * s.height;
 
 export function describeSplit(split: SplitSpec | null): string {
-  return split ? `distance watershed (h ${split.h} px, sigma ${split.sigma} px)` : 'connected components';
+  if (!split) return 'connected components';
+  return split.method === 'probability-watershed'
+    ? `probability watershed (markers where p >= ${split.seed})`
+    : `distance watershed (h ${split.h} px, sigma ${split.sigma} px)`;
 }
 
 /**
  * The `--split` flag: 'auto' (default) chooses on the training split and records the choice in
- * OUT/split-choice.json; 'none' keeps connected components; 'h=H,sigma=S' fixes the parameters.
+ * OUT/split-choice.json; 'none' keeps connected components; 'h=H,sigma=S' fixes a distance watershed and
+ * 'seed=P' a probability watershed.
  */
 export function parseSplitFlag(value: string | undefined): SplitSpec | null | 'auto' {
   if (value === undefined || value === 'auto') return 'auto';
   if (value === 'none') return null;
   const m = /^h=([0-9.]+),sigma=([0-9.]+)$/.exec(value);
+  const p = /^seed=([0-9.]+)$/.exec(value);
   const spec: SplitSpec | null = m
     ? { method: 'distance-watershed', h: Number(m[1]), sigma: Number(m[2]) }
-    : null;
+    : p
+      ? { method: 'probability-watershed', seed: Number(p[1]) }
+      : null;
   if (!spec)
-    throw new QuorumInputError('invalid-value', '--split', `"${value}"; want auto, none or h=H,sigma=S`);
+    throw new QuorumInputError(
+      'invalid-value',
+      '--split',
+      `"${value}"; want auto, none, h=H,sigma=S or seed=P`,
+    );
   checkSplitSpec(spec, '--split');
   return spec;
 }
@@ -313,7 +336,7 @@ async function onOutOfFold(
   const images: TuningImage[] = [];
   for (const image of chosen)
     images.push({
-      mask: await outOfFoldMask(ensemble.runner, ensemble.spec, image),
+      ...(await outOfFoldMask(ensemble.runner, ensemble.spec, image)),
       truth: truthLabels(image.sample),
     });
   const ids = (idx: number[]) => idx.map((m) => ensemble.records[m]!.id);

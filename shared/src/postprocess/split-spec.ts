@@ -1,0 +1,50 @@
+import { QuorumInputError } from '../errors';
+
+// The split's parameters apart from its algorithm, so the manifest validator (and the edge worker's bundle)
+// need not import the watershed.
+/**
+ * How touching objects are separated, by a marker watershed inside the mask:
+ * - 'distance-watershed': one marker per maximum of each object's (smoothed) distance to the background that
+ *   stands at least `h` pixels above the saddle to a higher one; the mask is flooded over the inverted distance.
+ *   Needs only the mask, but cannot split objects whose merged mask has no neck.
+ * - 'probability-watershed': one marker per connected region where the ensemble's probability is at least `seed`;
+ *   the mask is flooded over 1 - probability, so objects part along the probability valley between them even
+ *   where the thresholded mask merged them without a neck.
+ */
+export type SplitSpec =
+  | {
+      method: 'distance-watershed';
+      /** Minimum dynamic of a distance maximum, in pixels (scikit-image's h_maxima `h`). */
+      h: number;
+      /** Gaussian sigma applied to the distance map before finding maxima, in pixels. */
+      sigma: number;
+    }
+  | {
+      method: 'probability-watershed';
+      /** Probability at or above which a pixel belongs to an object's core (a marker); above the threshold. */
+      seed: number;
+    };
+
+export const SPLIT_METHODS = ['distance-watershed', 'probability-watershed'] as const;
+
+export function checkSplitSpec(spec: SplitSpec, subject = 'split'): void {
+  if (spec.method === 'probability-watershed') {
+    if (!(Number.isFinite(spec.seed) && spec.seed > 0 && spec.seed < 1))
+      throw new QuorumInputError('invalid-value', `${subject}.seed`, `is ${spec.seed}; want 0 < seed < 1`);
+    return;
+  }
+  if (spec.method !== 'distance-watershed')
+    throw new QuorumInputError(
+      'invalid-value',
+      `${subject}.method`,
+      `is ${(spec as { method: unknown }).method}; want ${SPLIT_METHODS.join(' or ')}`,
+    );
+  if (!(Number.isFinite(spec.h) && spec.h > 0 && spec.h <= 100))
+    throw new QuorumInputError('invalid-value', `${subject}.h`, `is ${spec.h}; want 0 < h <= 100`);
+  if (!(Number.isFinite(spec.sigma) && spec.sigma >= 0 && spec.sigma <= 20))
+    throw new QuorumInputError(
+      'invalid-value',
+      `${subject}.sigma`,
+      `is ${spec.sigma}; want 0 <= sigma <= 20`,
+    );
+}
