@@ -106,8 +106,7 @@ describe('splitTouching by probability', () => {
         mask.data[y * width + x] = 1;
         // Peaks of 0.95 at x = 12 and x = 28, falling linearly to `dip` at x = 20.
         const d = Math.min(Math.abs(x - 12), Math.abs(x - 28));
-        probability.data[y * width + x] =
-          x > 12 && x < 28 ? 0.95 - ((0.95 - dip) * d) / 8 : 0.95 - d * 0.01;
+        probability.data[y * width + x] = x > 12 && x < 28 ? 0.95 - ((0.95 - dip) * d) / 8 : 0.95 - d * 0.01;
       }
     return { mask, probability };
   }
