@@ -1,12 +1,19 @@
-// npm run bench:train: U-Net train-step and forward times for the default and the paper-size member on every
+// npm run bench:train: U-Net train-step and forward times for the default, bundled (when it differs) and paper-size member on every
 // TF.js backend available here, and (when Debian's python3-torch is installed) the identical network in PyTorch.
 // Writes bench/results/train.json. Env: BENCH_RUNS (timed runs, default 5), BENCH_PAPER=0 skips the paper-size net,
 // BENCH_BACKENDS (default wasm,cpu).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { buildUNet, countParameters, DEFAULT_UNET, PAPER_UNET, type UNetConfig } from '@quorum/shared';
+import {
+  buildUNet,
+  compileForward,
+  countParameters,
+  DEFAULT_UNET,
+  PAPER_UNET,
+  type UNetConfig,
+} from '@quorum/shared';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../train/src/backend';
 import { segmentationLoss } from '../train/src/training/loss';
@@ -33,15 +40,20 @@ async function measure(config: UNetConfig, runs: number) {
   const trainStepMs = await timeIt(async () => {
     await model.trainOnBatch(x, y);
   }, runs);
-  const big = tf.randomUniform([1, 512, 512, 1], 0, 1, 'float32', 3);
-  const forward512Ms = await timeIt(async () => {
-    const out = model.predict(big) as tf.Tensor;
-    await out.data();
-    out.dispose();
-  }, runs);
+  const big = tf.randomUniform([1, 512, 512, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const forwardWith = (f: (x: tf.Tensor4D) => tf.Tensor) =>
+    timeIt(async () => {
+      const out = f(big);
+      await out.data();
+      out.dispose();
+    }, runs);
+  // The product's inference path (fused convolutions), and model.predict for comparison.
+  const fused = compileForward(model);
+  const forward512Ms = await forwardWith((x) => (fused ? fused(x) : (model.predict(x) as tf.Tensor)));
+  const forward512PredictMs = await forwardWith((x) => model.predict(x) as tf.Tensor);
   for (const t of [x, y, big]) t.dispose();
   model.dispose();
-  return { trainStepMs, forward512Ms };
+  return { trainStepMs, forward512Ms, forward512PredictMs };
 }
 
 function torchPeer(config: UNetConfig, threads: number) {
@@ -79,6 +91,13 @@ function torchPeer(config: UNetConfig, threads: number) {
 }
 
 const nets: [string, UNetConfig][] = [['default', DEFAULT_UNET]];
+// The bundled ensemble's member, when it is not the CLI's default architecture.
+const bundledManifest = join(import.meta.dirname, '..', 'models', 'dsb2018-fluo', 'ensemble.json');
+if (existsSync(bundledManifest)) {
+  const bundled = (JSON.parse(readFileSync(bundledManifest, 'utf8')) as { architecture: UNetConfig })
+    .architecture;
+  if (JSON.stringify(bundled) !== JSON.stringify(DEFAULT_UNET)) nets.push(['bundled', bundled]);
+}
 if (process.env['BENCH_PAPER'] !== '0') nets.push(['paper', PAPER_UNET]);
 const rows: Record<string, unknown>[] = [];
 // BENCH_BACKENDS=wasm skips the pure-JS CPU backend (minutes per step: a last resort, rarely worth timing).
@@ -129,7 +148,7 @@ const result = {
   tfjs: tf.version.tfjs,
   setup: {
     trainStep: 'batch 4 of 256x256, soft Dice + BCE, Adam',
-    forward: '1 of 512x512',
+    forward: '1 of 512x512 through the fused forward the product runs (forward512PredictMs: model.predict)',
     runs: RUNS,
     statistic: 'median',
   },

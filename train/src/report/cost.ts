@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { compileForward } from '@quorum/shared';
 import * as tf from '@tensorflow/tfjs';
 import { ensembleLayout } from '../ensemble/layout';
 import type { MemberRecord } from '../ensemble/train-ensemble';
@@ -37,13 +38,17 @@ export function trainingCost(ensembleDir: string): EnsembleCost['training'] {
   };
 }
 
-/** Median of `runs` timed forwards of a 512x512 single-channel input, after one warm-up. */
+/**
+ * Median of `runs` timed forwards of a 512x512 single-channel input, after one warm-up, through the fused forward
+ * the product runs (tfEnsembleRunner).
+ */
 export async function forwardTime(model: tf.LayersModel, runs = 3): Promise<EnsembleCost['forward512']> {
-  const x = tf.zeros([1, 512, 512, 1]);
+  const x = tf.zeros([1, 512, 512, 1]) as tf.Tensor4D;
+  const forward = compileForward(model) ?? ((input: tf.Tensor4D) => model.predict(input) as tf.Tensor);
   try {
     const once = async () => {
       const t = performance.now();
-      const y = model.predict(x) as tf.Tensor;
+      const y = forward(x);
       await y.data();
       y.dispose();
       return performance.now() - t;
