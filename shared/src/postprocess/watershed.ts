@@ -1,5 +1,6 @@
 import { QuorumInputError } from '../errors';
 import type { Float64Map } from './distance-transform';
+import { labelComponents } from './label';
 import { type LabelImage32, type Mask, sizeOf } from './map2d';
 
 /**
@@ -18,32 +19,51 @@ export function markerWatershed(relief: Float64Map, markers: LabelImage32, mask:
       throw new QuorumInputError('mismatch', name, `is ${sizeOf(m)}; relief is ${w}x${h}`);
   }
   const out = new Uint32Array(w * h);
-  let seeds = 0;
-  for (let i = 0; i < out.length; i++) if (mask.data[i] !== 0) seeds++;
-  // Every mask pixel enters the queue at most once.
-  const heap = new FloodQueue(relief.data, seeds);
-  for (let i = 0; i < out.length; i++) {
-    if (markers.data[i] !== 0 && mask.data[i] !== 0) {
-      out[i] = markers.data[i]!;
-      heap.push(i, 0);
+  // Flooding never crosses between 8-connected components of the mask, and within one component the queue pops
+  // in the same order whether or not it also holds other components' pixels (their ages only interleave), so
+  // each component floods alone: a queue of the component's size, not the image's (3x faster on 4 MP of nuclei).
+  const components = labelComponents(mask, 8);
+  const { order, start } = pixelsByLabel(components.labels.data, components.count);
+  let largest = 0;
+  for (let c = 1; c <= components.count; c++) largest = Math.max(largest, start[c + 1]! - start[c]!);
+  const heap = new FloodQueue(relief.data, largest);
+  for (let c = 1; c <= components.count; c++) {
+    // Markers enter first, in raster order, all of age 0.
+    for (let k = start[c]!; k < start[c + 1]!; k++) {
+      const i = order[k]!;
+      if (markers.data[i] !== 0) {
+        out[i] = markers.data[i]!;
+        heap.push(i, 0);
+      }
     }
-  }
-  let age = 1;
-  while (heap.size > 0) {
-    const i = heap.pop();
-    const x = i % w;
-    const y = (i - x) / w;
-    for (let k = 0; k < 8; k++) {
-      const nx = x + DX[k]!;
-      const ny = y + DY[k]!;
-      if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-      const j = ny * w + nx;
-      if (mask.data[j] === 0 || out[j] !== 0) continue;
-      out[j] = out[i]!;
-      heap.push(j, ++age);
+    let age = 1;
+    while (heap.size > 0) {
+      const i = heap.pop();
+      const x = i % w;
+      const y = (i - x) / w;
+      for (let k = 0; k < 8; k++) {
+        const nx = x + DX[k]!;
+        const ny = y + DY[k]!;
+        if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+        const j = ny * w + nx;
+        if (mask.data[j] === 0 || out[j] !== 0) continue;
+        out[j] = out[i]!;
+        heap.push(j, ++age);
+      }
     }
   }
   return { width: w, height: h, data: out };
+}
+
+/** Pixel indices grouped by label (raster order within each): label c's are order[start[c] .. start[c+1]). */
+function pixelsByLabel(labels: Uint32Array, count: number): { order: Int32Array; start: Int32Array } {
+  const start = new Int32Array(count + 2);
+  for (let i = 0; i < labels.length; i++) if (labels[i] !== 0) start[labels[i]! + 1]!++;
+  for (let c = 1; c <= count + 1; c++) start[c]! += start[c - 1]!;
+  const next = start.slice(0, count + 1);
+  const order = new Int32Array(start[count + 1]!);
+  for (let i = 0; i < labels.length; i++) if (labels[i] !== 0) order[next[labels[i]!]!++] = i;
+  return { order, start };
 }
 
 // scikit-image's neighbour order: sorted by distance, then by raveled offset.
