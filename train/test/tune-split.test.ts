@@ -64,6 +64,9 @@ function sample(
   return { id, width, height, labels, mask, raw, image: new Float32Array(0) };
 }
 
+/** Candidates training masks can score: connected components' rivals without a probability map. */
+const DISTANCE_CANDIDATES = SPLIT_CANDIDATES.filter((c) => c.method === 'distance-watershed').length;
+
 const touching = (id: string) =>
   sample(id, 64, 64, [
     [20, 32, 11],
@@ -99,7 +102,7 @@ describe('chooseSplit on training masks', () => {
     // Connected components merge each pair into one object: at most one of the two can still match.
     expect(choice.scores[0]!.split).toBeNull();
     expect(choice.scores[0]!.objectF1).toBeLessThanOrEqual(2 / 3);
-    expect(choice.scores).toHaveLength(13);
+    expect(choice.scores).toHaveLength(1 + DISTANCE_CANDIDATES);
     expect(Math.max(...choice.scores.map((s) => s.objectF1))).toBe(1);
   });
 
@@ -135,7 +138,7 @@ describe('chooseSplit on predicted masks', () => {
     const top = Math.max(...choice.scores.map((s) => s.objectF1));
     expect(top).toBe(1);
     expect(choice.chosen).toEqual(choice.scores.find((s) => s.objectF1 === top)!.split);
-    expect(choice.chosen).toEqual({ method: 'distance-watershed', h: 0.5, sigma: 1.5 });
+    expect(choice.chosen).toEqual({ method: 'distance-watershed', h: 0.25, sigma: 1.5 });
     for (const s of choice.scores.filter(
       (c) => !c.split || (c.split.method === 'distance-watershed' && c.split.sigma < 1.5),
     ))
@@ -182,7 +185,7 @@ describe('choosing the minimum area with the split', () => {
     const choice = chooseSplit([
       { mask: { width, height, data: mask }, truth: { width, height, data: truth } },
     ]);
-    expect(choice.scores).toHaveLength(13 * MIN_AREA_CANDIDATES.length);
+    expect(choice.scores).toHaveLength((1 + DISTANCE_CANDIDATES) * MIN_AREA_CANDIDATES.length);
     const cc = (minArea: number) => choice.scores.find((s) => !s.split && s.minArea === minArea)!.objectF1;
     expect(cc(0)).toBeCloseTo(6 / 8); // 3 matches, 2 false specks
     expect(cc(8)).toBeCloseTo(6 / 7); // the 9 px speck survives
