@@ -67,7 +67,7 @@ export function subsetRunner(runner: EnsembleRunner, indices: readonly number[])
  * area-filtered (the split under test decides the objects and the area filter runs on them afterwards, in the
  * product's order), and the probability map the rule thresholded (a probability-watershed split floods it).
  */
-export async function outOfFoldMask(
+export async function outOfFoldPrediction(
   runner: EnsembleRunner,
   spec: SegmentationSpec,
   image: OutOfFoldImage,

@@ -17,7 +17,7 @@ import type { LoadedSample } from '../data/dataset';
 import { truthLabels } from '../evaluate/evaluate';
 import { writeJsonAtomic } from '../store/files';
 import { DEFAULT_MIN_AREA } from './export';
-import { outOfFoldMask, planOutOfFold, type TrainedEnsemble } from './out-of-fold';
+import { outOfFoldPrediction, planOutOfFold, type TrainedEnsemble } from './out-of-fold';
 
 /**
  * Chooses how post-processing separates touching objects and how small an object it drops, on the training split
@@ -338,7 +338,7 @@ async function onOutOfFold(
   const images: TuningImage[] = [];
   for (const image of chosen)
     images.push({
-      ...(await outOfFoldMask(ensemble.runner, ensemble.spec, image)),
+      ...(await outOfFoldPrediction(ensemble.runner, ensemble.spec, image)),
       truth: truthLabels(image.sample),
     });
   const ids = (idx: number[]) => idx.map((m) => ensemble.records[m]!.id);
