@@ -17,6 +17,7 @@ const variants: [string, UNetConfig][] = [
   ['transposed upsampling', base],
   ['BatchNorm', { ...base, batchNorm: true }],
   ['nearest upsampling + BatchNorm', { ...base, upsampling: 'nearest', batchNorm: true }],
+  ['contour head', { ...base, contour: true }],
 ];
 
 /** Non-trivial normalisation statistics, so that folding them is actually exercised. */

@@ -270,3 +270,128 @@ describe('adaptive ensemble (exact)', () => {
     expect(r.evaluations).toBe(r.fullEvaluations);
   });
 });
+
+describe('members with a contour output', () => {
+  /** Two-channel members: per-pixel foreground and contour functions, interleaved as [count, h, w, 2]. */
+  function contourRunner(
+    fg: ((v: number, x: number, y: number, m: number) => number)[],
+    ct: (v: number, x: number, y: number, m: number) => number,
+  ): EnsembleRunner {
+    return {
+      members: fg.map((_, i) => ({ id: `m${i}`, mode: 'x' })),
+      channels: 2,
+      async predict(index, tiles, _count, h, w) {
+        const out = new Float32Array(tiles.length * 2);
+        for (let i = 0; i < tiles.length; i++) {
+          const x = i % w;
+          const y = Math.floor(i / w) % h;
+          out[2 * i] = fg[index]!(tiles[i]!, x, y, index);
+          out[2 * i + 1] = ct(tiles[i]!, x, y, index);
+        }
+        return out;
+      },
+    };
+  }
+
+  it('blends the weighted mean contour across tiles and TTA, leaving the foreground statistics as they were', async () => {
+    const fg = [(v: number) => v, (v: number) => 1 - v, (v: number) => v * v];
+    const ct = (v: number, _x: number, _y: number, m: number) => (v * (m + 1)) / 3;
+    const w = 70;
+    const h = 45;
+    const img = image(w, h);
+    for (const tta of [false, true]) {
+      const weights = [1, 2, 1];
+      const r = await inferEnsemble(img, w, h, contourRunner(fg, ct), {
+        tiling,
+        multiple: 8,
+        threshold: 0.5,
+        tta,
+        weights,
+        batchSize: 2,
+      });
+      const plain = await inferEnsemble(img, w, h, pixelRunner(fg), {
+        tiling,
+        multiple: 8,
+        threshold: 0.5,
+        tta,
+        weights,
+        batchSize: 2,
+      });
+      expect(plain.contour).toBeNull();
+      for (let i = 0; i < img.length; i++) {
+        const v = img[i]!;
+        expect(r.contour![i]).toBeCloseTo((v / 3 + (2 * 2 * v) / 3 + v) / 4, 5);
+        expect(r.statistics.mean[i]).toBeCloseTo(plain.statistics.mean[i]!, 6);
+      }
+    }
+  });
+
+  it('names the member that returns the wrong number of values', async () => {
+    const runner = contourRunner([(v) => v], () => 0);
+    const bad: EnsembleRunner = { ...runner, predict: async (_i, tiles) => tiles.slice() };
+    await expect(
+      inferEnsemble(image(16, 16), 16, 16, bad, { tiling, multiple: 8, threshold: 0.5 }),
+    ).rejects.toThrow(/member m0.*2 channels/);
+  });
+
+  it('keeps the adaptive mode exact for the contour under the mask too, settling only background windows', async () => {
+    const w = 150;
+    const h = 110;
+    // Sparse bright discs on a dark background; member outputs depend on the position in the tile.
+    const img = Float32Array.from({ length: w * h }, (_, i) => {
+      const x = i % w;
+      const y = Math.floor(i / w);
+      return (x - 30) ** 2 + (y - 25) ** 2 < 144 || (x - 100) ** 2 + (y - 70) ** 2 < 225 ? 0.9 : 0.1;
+    });
+    const wobble = (x: number, y: number, m: number) =>
+      0.15 * Math.sin(m * 1.7 + x / 5) * Math.cos(y / 7 + m);
+    const fg = Array.from(
+      { length: 7 },
+      () => (v: number, x: number, y: number, m: number) => Math.min(1, Math.max(0, v + wobble(x, y, m))),
+    );
+    const ct = (v: number, x: number, y: number, m: number) =>
+      Math.min(1, Math.max(0, 0.5 + wobble(y, x, m)));
+    const runner = contourRunner(fg, ct);
+    const common = { tiling: { tile: 48, halo: 8, blend: 'gaussian' as const }, multiple: 8, threshold: 0.5 };
+    const full = await inferEnsemble(img, w, h, runner, common);
+    const fast = await inferEnsemble(img, w, h, runner, { ...common, adaptive: 'exact' });
+    const maskFull = aggregate(full.statistics, 'mean', 0.5).mask;
+    const maskFast = aggregate(fast.statistics, 'mean', 0.5).mask;
+    expect(Array.from(maskFast)).toEqual(Array.from(maskFull));
+    let foreground = 0;
+    for (let i = 0; i < maskFull.length; i++) {
+      if (!maskFull[i]) continue;
+      foreground++;
+      expect(fast.contour![i]).toBeCloseTo(full.contour![i]!, 5);
+    }
+    expect(foreground).toBeGreaterThan(500);
+    expect(fast.evaluations).toBeLessThan(full.evaluations);
+  });
+
+  it('runs TF.js members with a contour head as two-channel members', async () => {
+    const cfg = {
+      depth: 2,
+      baseFilters: 2,
+      batchNorm: false,
+      upsampling: 'transpose' as const,
+      inputChannels: 1 as const,
+    };
+    const models = [buildUNet({ ...cfg, contour: true }, 1), buildUNet({ ...cfg, contour: true }, 2)];
+    const runner = tfEnsembleRunner(models, [
+      { id: 'a', mode: 'x' },
+      { id: 'b', mode: 'x' },
+    ]);
+    expect(runner.channels).toBe(2);
+    const r = await inferEnsemble(image(20, 12), 20, 12, runner, { tiling, multiple: 4, threshold: 0.5 });
+    expect(r.contour).toHaveLength(240);
+    for (const v of r.contour!) expect(v).toBeGreaterThanOrEqual(0);
+    const mixed = [models[0]!, buildUNet(cfg, 3)];
+    expect(() =>
+      tfEnsembleRunner(mixed, [
+        { id: 'a', mode: 'x' },
+        { id: 'c', mode: 'x' },
+      ]),
+    ).toThrow(/output channels/);
+    for (const m of [...models, mixed[1]!]) m.dispose();
+  });
+});

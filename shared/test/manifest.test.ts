@@ -30,6 +30,9 @@ describe('ensemble manifest', () => {
     expect(validateManifest(exampleManifest()).postprocess).not.toHaveProperty('split');
     m.postprocess.split = { method: 'probability-watershed', seed: 0.8 };
     expect(validateManifest(JSON.parse(JSON.stringify(m))).postprocess.split).toEqual(m.postprocess.split);
+    m.architecture.contour = true;
+    m.postprocess.split = { method: 'contour-watershed', core: 0.5 };
+    expect(validateManifest(JSON.parse(JSON.stringify(m)))).toEqual(m);
   });
 
   it('drops unknown fields', () => {
@@ -87,6 +90,20 @@ describe('ensemble manifest', () => {
       (m: any) => (m.postprocess.split = { method: 'probability-watershed', seed: 1 }),
       'postprocess.split.seed',
     ],
+    [
+      'contour split without a contour output',
+      (m: any) => (m.postprocess.split = { method: 'contour-watershed', core: 0.5 }),
+      'postprocess.split.method',
+    ],
+    [
+      'contour split core of 1',
+      (m: any) => {
+        m.architecture.contour = true;
+        m.postprocess.split = { method: 'contour-watershed', core: 1 };
+      },
+      'postprocess.split.core',
+    ],
+    ['contour not a boolean', (m: any) => (m.architecture.contour = 'yes'), 'architecture.contour'],
     ['weight for no member', (m: any) => (m.aggregation.weights = { ghost: 1 }), 'aggregation.weights.ghost'],
     ['duplicate member', (m: any) => (m.members[1].id = 'a-f0'), 'members[1].id'],
     ['low >= high', (m: any) => (m.input.normalization.high = 1), 'input.normalization.high'],

@@ -38,19 +38,21 @@ describe('U-Net', () => {
     m.dispose();
   });
 
-  it.each([tiny, { ...tiny, batchNorm: false }, { ...tiny, upsampling: 'nearest' as const, depth: 3 }])(
-    'maps any multiple-of-2^depth input to a same-size probability map (%o)',
-    (config) => {
-      const m = buildUNet(config, 3);
-      expect(m.countParams()).toBe(countParameters(config));
-      const out = tf.tidy(() => m.predict(tf.randomUniform([2, 24, 40, 1], 0, 1, 'float32', 1)) as tf.Tensor);
-      expect(out.shape).toEqual([2, 24, 40, 1]);
-      const v = out.dataSync();
-      expect(v.every((p) => p >= 0 && p <= 1)).toBe(true);
-      out.dispose();
-      m.dispose();
-    },
-  );
+  it.each([
+    tiny,
+    { ...tiny, batchNorm: false },
+    { ...tiny, upsampling: 'nearest' as const, depth: 3 },
+    { ...tiny, contour: true },
+  ])('maps any multiple-of-2^depth input to a same-size probability map (%o)', (config) => {
+    const m = buildUNet(config, 3);
+    expect(m.countParams()).toBe(countParameters(config));
+    const out = tf.tidy(() => m.predict(tf.randomUniform([2, 24, 40, 1], 0, 1, 'float32', 1)) as tf.Tensor);
+    expect(out.shape).toEqual([2, 24, 40, config.contour ? 2 : 1]);
+    const v = out.dataSync();
+    expect(v.every((p) => p >= 0 && p <= 1)).toBe(true);
+    out.dispose();
+    m.dispose();
+  });
 
   it('initialises reproducibly from a seed', () => {
     const a = buildUNet(tiny, 5);

@@ -114,7 +114,7 @@ describe('splitTouching by probability', () => {
   it('parts objects along the probability valley where the distance watershed cannot', () => {
     const { mask, probability } = mergedPair(0.6);
     expect(splitTouching(mask, SPEC).count).toBe(1); // a rectangle has one distance ridge
-    const split = splitTouching(mask, SEEDED, probability);
+    const split = splitTouching(mask, SEEDED, { probability });
     expect(split.count).toBe(2);
     expectCovers(mask, split.labels.data);
     const at = (x: number) => split.labels.data[10 * 40 + x]!;
@@ -125,9 +125,9 @@ describe('splitTouching by probability', () => {
 
   it('keeps an object whole when its valley stays above the seed level, or when no pixel reaches it', () => {
     const { mask, probability } = mergedPair(0.85);
-    expect(splitTouching(mask, SEEDED, probability).count).toBe(1);
+    expect(splitTouching(mask, SEEDED, { probability }).count).toBe(1);
     const faint = { ...probability, data: probability.data.map((p) => (p > 0 ? 0.6 : 0)) };
-    const whole = splitTouching(mask, SEEDED, faint);
+    const whole = splitTouching(mask, SEEDED, { probability: faint });
     expect(whole.count).toBe(1);
     expectCovers(mask, whole.labels.data);
   });
@@ -135,10 +135,10 @@ describe('splitTouching by probability', () => {
   it('needs the probability map, of the same size as the mask, and a seed inside (0, 1)', () => {
     const { mask, probability } = mergedPair(0.6);
     expect(() => splitTouching(mask, SEEDED)).toThrow(/probability map/);
-    expect(() => splitTouching(mask, SEEDED, { width: 10, height: 10, data: new Float32Array(100) })).toThrow(
-      QuorumInputError,
-    );
-    expect(() => splitTouching(mask, { method: 'probability-watershed', seed: 1 }, probability)).toThrow(
+    expect(() =>
+      splitTouching(mask, SEEDED, { probability: { width: 10, height: 10, data: new Float32Array(100) } }),
+    ).toThrow(QuorumInputError);
+    expect(() => splitTouching(mask, { method: 'probability-watershed', seed: 1 }, { probability })).toThrow(
       /seed/,
     );
   });
@@ -148,5 +148,61 @@ describe('splitTouching by probability', () => {
     const prob = { ...probability, data: probability.data.map((p, i) => (mask.data[i] ? p : 0.1)) };
     const out = postprocess(prob, { threshold: 0.5, fillHoles: true, minArea: 0, split: SEEDED });
     expect(out.count).toBe(2);
+  });
+});
+
+describe('splitTouching by contour', () => {
+  const CONTOURED: SplitSpec = { method: 'contour-watershed', core: 0.5 };
+  /** Two nuclei merged into one rectangle without a neck; the learnt contour runs along x = 19..20 between them. */
+  function contouredPair(ridge: number) {
+    const width = 40;
+    const height = 20;
+    const mask: Mask = { width, height, data: new Uint8Array(width * height) };
+    const contour = { width, height, data: new Float32Array(width * height) };
+    for (let y = 4; y < 16; y++)
+      for (let x = 4; x < 36; x++) {
+        mask.data[y * width + x] = 1;
+        const edge = y === 4 || y === 15 || x === 4 || x === 35;
+        contour.data[y * width + x] = edge ? 0.9 : x === 19 || x === 20 ? ridge : 0.05;
+      }
+    return { mask, contour };
+  }
+
+  it('parts objects along the learnt contour, giving every mask pixel a label', () => {
+    const { mask, contour } = contouredPair(0.8);
+    expect(splitTouching(mask, SPEC).count).toBe(1);
+    const split = splitTouching(mask, CONTOURED, { contour });
+    expect(split.count).toBe(2);
+    expectCovers(mask, split.labels.data);
+    const at = (x: number) => split.labels.data[10 * 40 + x]!;
+    expect(at(5)).toBe(at(19));
+    expect(at(20)).toBe(at(34));
+    expect(at(19)).not.toBe(at(20));
+  });
+
+  it('keeps the object whole when the contour between stays under the core level', () => {
+    const { mask, contour } = contouredPair(0.3);
+    expect(splitTouching(mask, CONTOURED, { contour }).count).toBe(1);
+  });
+
+  it('needs the contour map and a core level inside (0, 1)', () => {
+    const { mask, contour } = contouredPair(0.8);
+    expect(() => splitTouching(mask, CONTOURED)).toThrow(/contour map.*contour output/);
+    expect(() => splitTouching(mask, { method: 'contour-watershed', core: 0 }, { contour })).toThrow(/core/);
+  });
+
+  it('is what postprocess uses when given the contour map', () => {
+    const { mask, contour } = contouredPair(0.8);
+    const prob = { width: 40, height: 20, data: Float32Array.from(mask.data, (m) => (m ? 0.9 : 0.1)) };
+    const out = postprocess(
+      prob,
+      { threshold: 0.5, fillHoles: true, minArea: 0, split: CONTOURED },
+      {},
+      contour,
+    );
+    expect(out.count).toBe(2);
+    expect(() =>
+      postprocess(prob, { threshold: 0.5, fillHoles: true, minArea: 0, split: CONTOURED }),
+    ).toThrow(/contour/);
   });
 });

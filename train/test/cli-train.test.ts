@@ -114,6 +114,50 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     expect(bad.code).toBe(2);
   });
 
+  it('--contour trains members with a contour output, offers the contour split, and segments with it', async () => {
+    const out = join(tmp('quorum-contour-'), 'ens');
+    const args = [
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      ...TINY,
+      '--epochs',
+      '1',
+      '--steps',
+      '1',
+      '--contour',
+    ];
+    const r = await run(args);
+    expect(r.code, r.out.join('\n')).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8'));
+    expect(manifest.architecture.contour).toBe(true);
+    const choice = JSON.parse(readFileSync(join(out, 'split-choice.json'), 'utf8'));
+    expect(choice.source).toBe('out-of-fold predictions');
+    expect(
+      choice.scores.some(
+        (s: { split: { method: string } | null }) => s.split?.method === 'contour-watershed',
+      ),
+    ).toBe(true);
+    // Fixing the contour split re-exports with it; segment then writes the contour map too.
+    const fixed = await run([...args, '--split', 'contour=0.5', '--version', '1.0.1']);
+    expect(fixed.code, fixed.out.join('\n')).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')).postprocess.split).toEqual({
+      method: 'contour-watershed',
+      core: 0.5,
+    });
+    const segOut = tmp('quorum-seg-contour-');
+    const image = join(data, 'images', readdirSync(join(data, 'images'))[0]!);
+    const seg = await run(['segment', '--ensemble', out, image, '--out', segOut, '--backend', 'wasm']);
+    expect(seg.code, seg.out.join('\n')).toBe(0);
+    const contour = readdirSync(segOut).find((f) => f.endsWith('.contour.tif'));
+    expect(contour).toBeDefined();
+    const map = decodeImage(new Uint8Array(readFileSync(join(segOut, contour!))));
+    const src = decodeImage(new Uint8Array(readFileSync(image)));
+    expect([map.width, map.height]).toEqual([src.width, src.height]);
+  });
+
   it('assembles members trained in separate folders (scale-out) into one ensemble', async () => {
     const root = tmp('quorum-parts-');
     const a = await run([
@@ -337,9 +381,13 @@ describe('quorum CLI errors: exit 2 and one line naming the problem', () => {
     [['train', '--data', 'DATA', '--out', 'OUT', '--bogus'], /Unknown option '--bogus'/],
     [
       ['train', '--data', 'DATA', '--out', 'OUT', '--split', 'watershed'],
-      /--split: "watershed"; want auto, none, h=H,sigma=S or seed=P/,
+      /--split: "watershed"; want auto, none, h=H,sigma=S, seed=P or contour=C/,
     ],
     [['train', '--data', 'DATA', '--out', 'OUT', '--split', 'h=0,sigma=1'], /--split\.h: is 0/],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--split', 'contour=0.5'],
+      /--split: a contour watershed needs members with a contour output; train them with --contour/,
+    ],
     [
       ['train', '--data', 'DATA', '--out', 'OUT', '--min-area', '1.5'],
       /--min-area: "1\.5"; want a whole number of pixels >= 0/,

@@ -17,6 +17,7 @@ import type { TrainConfig } from '../src/ensemble/config';
 import { DEFAULT_MIN_AREA, segmentationSpec } from '../src/ensemble/export';
 import type { TrainedEnsemble } from '../src/ensemble/out-of-fold';
 import {
+  checkSplitFlagFits,
   chooseSplit,
   evenSample,
   filteredF1s,
@@ -264,10 +265,12 @@ describe('choosing the minimum area with the split', () => {
     const areas = [0, 1, 2, 5, 8, 16, 32, 64, 400];
     const t = { width, height, data: truth };
     for (const split of [null, ...SPLIT_CANDIDATES]) {
-      // A probability split floods a map; the mask itself (0/1) is one, with every pixel a marker.
+      // A probability split floods a map; the mask itself (0/1) is one, with every pixel a marker. So is a
+      // contour map of zeros for a contour split.
       const probability = { width, height, data: Float32Array.from(mask) };
+      const contour = { width, height, data: new Float32Array(mask.length) };
       const labelled = split
-        ? splitTouching({ width, height, data: mask }, split, probability)
+        ? splitTouching({ width, height, data: mask }, split, { probability, contour })
         : labelComponents({ width, height, data: mask }, 8);
       const direct = areas.map((m) => objectScores(removeSmallObjects(labelled.labels, m), t, 0.5).f1);
       expect(filteredF1s(labelled, t, areas)).toEqual(direct);
@@ -430,7 +433,9 @@ describe('resolveSplit', () => {
     expect(r.minArea).toBe(16);
     const saved = JSON.parse(readFileSync(join(r.outDir, 'split-choice.json'), 'utf8')) as SplitChoice;
     expect(saved).toMatchObject({ minArea: 16, minAreaFrom: 'chosen', chosen: r.split });
-    expect(saved.scores).toHaveLength((1 + SPLIT_CANDIDATES.length) * MIN_AREA_CANDIDATES.length);
+    // Members without a contour output: every candidate but the contour splits.
+    const scored = SPLIT_CANDIDATES.filter((c) => c.method !== 'contour-watershed').length;
+    expect(saved.scores).toHaveLength((1 + scored) * MIN_AREA_CANDIDATES.length);
     const f1 = (minArea: number) => saved.scores.find((s) => s.minArea === minArea && s.split)!.objectF1;
     expect(f1(8)).toBeCloseTo(4 / 5); // both nuclei split and matched, the speck a false object
     expect(f1(16)).toBe(1);
@@ -517,5 +522,60 @@ describe('parseSplitFlag', () => {
     expect(parseSplitFlag(undefined)).toBe('auto');
     expect(parseSplitFlag('none')).toBeNull();
     expect(parseSplitFlag('h=1.5,sigma=0')).toEqual({ method: 'distance-watershed', h: 1.5, sigma: 0 });
+    expect(parseSplitFlag('seed=0.8')).toEqual({ method: 'probability-watershed', seed: 0.8 });
+    expect(parseSplitFlag('contour=0.4')).toEqual({ method: 'contour-watershed', core: 0.4 });
+    expect(() => parseSplitFlag('contour=1')).toThrow(/--split\.core/);
+  });
+
+  it('refuses a contour split for members without a contour output, naming the flag', () => {
+    const arch = {
+      depth: 2,
+      baseFilters: 4,
+      batchNorm: false,
+      upsampling: 'transpose' as const,
+      inputChannels: 1 as const,
+    };
+    const contour = parseSplitFlag('contour=0.5');
+    expect(() => checkSplitFlagFits(contour, arch)).toThrow(/--split: .*train them with --contour/);
+    expect(() => checkSplitFlagFits(contour, { ...arch, contour: true })).not.toThrow();
+    expect(() => checkSplitFlagFits('auto', arch)).not.toThrow();
+    expect(() => checkSplitFlagFits(parseSplitFlag('h=1,sigma=1'), arch)).not.toThrow();
+  });
+});
+
+describe('chooseSplit with contour maps', () => {
+  /** Two nuclei merged into one neckless rectangle; the members' contour runs between them at x = 19..20. */
+  function mergedRectangle(): TuningImage {
+    const width = 40;
+    const height = 20;
+    const mask = new Uint8Array(width * height);
+    const truth = new Uint32Array(width * height);
+    const contour = new Float32Array(width * height);
+    for (let y = 4; y < 16; y++)
+      for (let x = 4; x < 36; x++) {
+        const i = y * width + x;
+        mask[i] = 1;
+        truth[i] = x < 20 ? 1 : 2;
+        contour[i] = y === 4 || y === 15 || x === 4 || x === 35 || x === 19 || x === 20 ? 0.9 : 0.1;
+      }
+    return {
+      mask: { width, height, data: mask },
+      truth: { width, height, data: truth },
+      contour: { width, height, data: contour },
+    };
+  }
+
+  it('scores contour splits only when every image has a contour map, and chooses one where it alone separates', () => {
+    const image = mergedRectangle();
+    const { contour: _, ...plain } = image;
+    const without = chooseSplit([plain], [0]);
+    expect(without.scores.some((s) => s.split?.method === 'contour-watershed')).toBe(false);
+    expect(without.chosen?.method).not.toBe('contour-watershed');
+    const withContour = chooseSplit([image], [0]);
+    expect(withContour.chosen?.method).toBe('contour-watershed');
+    expect(withContour.scores.find((s) => s.split === withContour.chosen)!.objectF1).toBe(1);
+    expect(chooseSplit([image, plain], [0]).scores.some((s) => s.split?.method === 'contour-watershed')).toBe(
+      false,
+    );
   });
 });

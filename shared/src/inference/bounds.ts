@@ -47,19 +47,23 @@ export function ruleBounds(
   return { lo, hi };
 }
 
-/** True when every pixel of the window that lies inside the image is decided. */
+/**
+ * True when every pixel of the window that lies inside the image is decided; with `backgroundOnly`, decided as
+ * background (what a contour output needs: the contour of any foreground pixel shapes the instances).
+ */
 export function allDecided(
   b: RuleBounds,
   cut: number,
   tileWidth: number,
   validWidth: number,
   validHeight: number,
+  backgroundOnly = false,
 ): boolean {
   for (let y = 0; y < validHeight; y++) {
     const row = y * tileWidth;
     for (let x = 0; x < validWidth; x++) {
       const i = row + x;
-      if (!(b.lo[i]! > cut || b.hi[i]! <= cut)) return false;
+      if (backgroundOnly ? !(b.hi[i]! <= cut) : !(b.lo[i]! > cut || b.hi[i]! <= cut)) return false;
     }
   }
   return true;

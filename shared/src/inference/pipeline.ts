@@ -21,7 +21,8 @@ import type { EnsembleRunner } from './runner';
  * Adaptive mode 'exact' skips members that cannot change the mask: a tile stops once every pixel's final value is
  * bounded to one side of the threshold (see bounds.ts). Blending mixes neighbouring windows, so the bounds are
  * blended too; pixels whose blended bounds still straddle the threshold get their skipped windows re-run in full
- * (a second pass), after which the mask equals the one from running everything. Skipped windows' uncertainty and
+ * (a second pass), after which the mask equals the one from running everything. With a contour output, only
+ * certainly-background windows and pixels count as decided, so the contour map under the mask is exact too. Skipped windows' uncertainty and
  * probability maps come from the members that ran (the probability map is clamped into the exact bounds).
  */
 export type AdaptiveMode = 'off' | 'exact';
@@ -53,6 +54,8 @@ export interface InferenceProgress {
 export interface EnsembleInference {
   plan: TilePlan;
   statistics: MemberStatistics;
+  /** Weighted mean of the members' contour probability, when they have a contour output (runner.channels 2). */
+  contour: Float32Array | null;
   /** Lower and upper bounds of the rule's statistic (equal everywhere unless adaptive skipped members). */
   bounds: { lo: Float32Array; hi: Float32Array } | null;
   /** Member-tile evaluations run (each TTA variant counts once), including second-pass re-runs. */
@@ -96,33 +99,59 @@ export async function inferEnsemble(
   const rule = options.rule ?? 'mean';
   const cut = ruleCut(rule, options.threshold);
   const adaptive = (options.adaptive ?? 'off') === 'exact' && memberCount > 1;
-  const acc = new BlendAccumulator(plan, CHANNELS, options.tiling.blend);
+  const channels = runner.channels ?? 1;
+  // With a contour output every foreground pixel's contour shapes the instances, so the adaptive mode may only
+  // settle windows (and blended pixels) that are certainly background.
+  const contour = channels === 2;
+  const acc = new BlendAccumulator(plan, contour ? CHANNELS + 1 : CHANNELS, options.tiling.blend);
   const fullEvaluations = plan.windows.length * memberCount * flips.length;
   let evaluations = 0;
   let progressDone = 0;
   const batch = new Float32Array(batchSize * tilePixels);
   const memberOut = Array.from({ length: memberCount }, () => new Float32Array(batchSize * tilePixels));
+  const memberContour = contour
+    ? Array.from({ length: memberCount }, () => new Float32Array(batchSize * tilePixels))
+    : null;
 
-  /** Member m's flip-averaged output for `count` tiles packed in `input`, written into `out`. */
+  /**
+   * Member m's flip-averaged foreground for `count` tiles packed in `input`, written into `out`, and its contour
+   * into `outContour` when the members have one.
+   */
   const runMember = async (
     m: number,
     input: Float32Array,
     count: number,
     out: Float32Array,
+    outContour: Float32Array | null,
   ): Promise<void> => {
+    const n = count * tilePixels;
     out.fill(0);
+    outContour?.fill(0);
+    const split = channels > 1 ? [new Float32Array(n), new Float32Array(n)] : null;
     for (const flip of flips) {
       if (options.signal?.aborted) throw new InferenceAbortedError();
       const pred = await runner.predict(m, flipBatch(input, count, th, tw, flip), count, th, tw);
-      if (pred.length !== count * tilePixels) {
+      if (pred.length !== n * channels) {
         throw new QuorumInputError(
           'mismatch',
           `member ${runner.members[m]!.id}`,
-          `returned ${pred.length} values for ${count} tiles of ${tw}x${th}`,
+          `returned ${pred.length} values for ${count} tiles of ${tw}x${th}` +
+            (channels > 1 ? ` with ${channels} channels` : ''),
         );
       }
-      const back = flipBatch(pred, count, th, tw, flip);
-      for (let i = 0; i < out.length; i++) out[i]! += back[i]! / flips.length;
+      if (split) {
+        const [fg, ct] = split as [Float32Array, Float32Array];
+        for (let i = 0; i < n; i++) {
+          fg[i] = pred[2 * i]!;
+          ct[i] = pred[2 * i + 1]!;
+        }
+      }
+      const back = flipBatch(split ? split[0]! : pred, count, th, tw, flip);
+      for (let i = 0; i < n; i++) out[i]! += back[i]! / flips.length;
+      if (outContour && split) {
+        const ctBack = flipBatch(split[1]!, count, th, tw, flip);
+        for (let i = 0; i < n; i++) outContour[i]! += ctBack[i]! / flips.length;
+      }
       evaluations += count;
     }
   };
@@ -133,7 +162,19 @@ export async function inferEnsemble(
     const run = outs.slice(0, ran);
     const stats = memberStatistics(run, options.threshold, Array.from(weights.subarray(0, ran)));
     const b = ruleBounds(rule, outs, ran, weights, options.threshold);
-    return [...statisticsToChannels(stats), b.lo, b.hi];
+    const tile = [...statisticsToChannels(stats), b.lo, b.hi];
+    if (memberContour) {
+      const mean = new Float32Array(tilePixels);
+      let total = 0;
+      for (let m = 0; m < ran; m++) total += weights[m]!;
+      for (let m = 0; m < ran; m++) {
+        const c = memberContour[m]!.subarray(slot * tilePixels, (slot + 1) * tilePixels);
+        const w = weights[m]! / total;
+        for (let p = 0; p < tilePixels; p++) mean[p]! += w * c[p]!;
+      }
+      tile.push(mean);
+    }
+    return tile;
   };
 
   const ranByWindow = new Int32Array(plan.windows.length).fill(memberCount);
@@ -151,9 +192,15 @@ export async function inferEnsemble(
         packed.set(batch.subarray(slot * tilePixels, (slot + 1) * tilePixels), j * tilePixels);
       });
       const out = new Float32Array(active.length * tilePixels);
-      await runMember(m, packed, active.length, out);
+      const outContour = contour ? new Float32Array(active.length * tilePixels) : null;
+      await runMember(m, packed, active.length, out, outContour);
       active.forEach((slot, j) => {
         memberOut[m]!.set(out.subarray(j * tilePixels, (j + 1) * tilePixels), slot * tilePixels);
+        if (outContour)
+          memberContour![m]!.set(
+            outContour.subarray(j * tilePixels, (j + 1) * tilePixels),
+            slot * tilePixels,
+          );
         ran[slot] = m + 1;
       });
       progressDone += active.length * flips.length;
@@ -162,7 +209,14 @@ export async function inferEnsemble(
           const win = windows[slot]!;
           const outs = memberOut.map((o) => o.subarray(slot * tilePixels, (slot + 1) * tilePixels));
           const b = ruleBounds(rule, outs, m + 1, weights, options.threshold);
-          const stop = allDecided(b, cut, tw, Math.min(tw, width - win.x), Math.min(th, height - win.y));
+          const stop = allDecided(
+            b,
+            cut,
+            tw,
+            Math.min(tw, width - win.x),
+            Math.min(th, height - win.y),
+            contour,
+          );
           if (stop) progressDone += (memberCount - m - 1) * flips.length; // skipped work counts as done
           return !stop;
         });
@@ -176,8 +230,8 @@ export async function inferEnsemble(
   }
 
   const refinedWindows = adaptive ? await refineUndecided() : 0;
-  const channels = acc.finish();
-  const [mean, meanSquare, vote, max, lo, hi] = channels as [
+  const blended = acc.finish();
+  const [mean, meanSquare, vote, max, lo, hi] = blended as [
     Float32Array,
     Float32Array,
     Float32Array,
@@ -194,6 +248,7 @@ export async function inferEnsemble(
   return {
     plan,
     statistics,
+    contour: contour ? blended[CHANNELS]! : null,
     bounds: adaptive ? { lo, hi } : null,
     evaluations,
     fullEvaluations,
@@ -202,7 +257,9 @@ export async function inferEnsemble(
 
   /** Second pass: re-run in full every skipped window that covers a pixel whose blended bounds straddle the cut. */
   async function refineUndecided(): Promise<number> {
-    const undecided = (p: number) => !(acc.peek(4, p) > cut || acc.peek(5, p) <= cut);
+    const undecided = contour
+      ? (p: number) => !(acc.peek(5, p) <= cut)
+      : (p: number) => !(acc.peek(4, p) > cut || acc.peek(5, p) <= cut);
     // Scan each skipped window's own area: O(image size), whatever the number of windows.
     const pending = plan.windows
       .map((_, w) => w)
@@ -222,7 +279,13 @@ export async function inferEnsemble(
       });
       const input = batch.subarray(0, count * tilePixels);
       for (let m = 0; m < memberCount; m++)
-        await runMember(m, input, count, memberOut[m]!.subarray(0, count * tilePixels));
+        await runMember(
+          m,
+          input,
+          count,
+          memberOut[m]!.subarray(0, count * tilePixels),
+          memberContour ? memberContour[m]!.subarray(0, count * tilePixels) : null,
+        );
       ids.forEach((w, i) => {
         const partial = tileChannels(i, ranByWindow[w]!);
         const full = tileChannels(i, memberCount);

@@ -9,9 +9,11 @@ export interface MemberInfo {
 
 export interface EnsembleRunner {
   readonly members: readonly MemberInfo[];
+  /** Output channels per pixel: 1 (foreground) or 2 (foreground, contour; see UNetConfig.contour). Absent: 1. */
+  readonly channels?: 1 | 2;
   /**
-   * Probabilities for `count` tiles of h x w ([count, h, w] row-major, values in [0, 1]) from member `index`.
-   * The input array may be reused by the caller once the promise resolves.
+   * Probabilities for `count` tiles of h x w ([count, h, w, channels] row-major, values in [0, 1]) from member
+   * `index`. The input array may be reused by the caller once the promise resolves.
    */
   predict(index: number, tiles: Float32Array, count: number, h: number, w: number): Promise<Float32Array>;
 }

@@ -46,6 +46,8 @@ export interface Segmentation {
   objects: ObjectRow[];
   /** The map the rule thresholds: mean probability, vote fraction or max (union). */
   probability: Float32Array;
+  /** The members' weighted mean contour probability, when they have a contour output. */
+  contour: Float32Array | null;
   uncertainty: UncertaintyMaps;
   evaluations: number;
   /** Evaluations a full run would have made; the adaptive mode's saving is 1 - evaluations / fullEvaluations. */
@@ -104,6 +106,7 @@ export async function segmentImage(
       ...(spec.postprocess.split ? { split: spec.postprocess.split } : {}),
     },
     { intensity: { width, height, data: raw }, uncertainty: { width, height, data: agg.uncertainty.std } },
+    inference.contour ? { width, height, data: inference.contour } : undefined,
   );
   return {
     width,
@@ -114,6 +117,7 @@ export async function segmentImage(
     count: post.count,
     objects: post.objects,
     probability: agg.probability,
+    contour: inference.contour,
     uncertainty: agg.uncertainty,
     evaluations: inference.evaluations,
     fullEvaluations: inference.fullEvaluations,

@@ -43,6 +43,7 @@ function validateArchitecture(v: Json, path: string): UNetConfig {
     batchNorm: bool(o['batchNorm'], `${path}.batchNorm`),
     upsampling: oneOf(o['upsampling'], `${path}.upsampling`, UPSAMPLING_KINDS),
     inputChannels: channels as 1,
+    ...(o['contour'] !== undefined ? { contour: bool(o['contour'], `${path}.contour`) } : {}),
   };
 }
 
@@ -52,6 +53,9 @@ function validateSplit(v: Json): SplitSpec {
   if (method === 'probability-watershed') {
     const seed = num(o['seed'], 'postprocess.split.seed', { min: 0.01, max: 0.99 });
     return { method, seed };
+  }
+  if (method === 'contour-watershed') {
+    return { method, core: num(o['core'], 'postprocess.split.core', { min: 0.01, max: 0.99 }) };
   }
   return {
     method,
@@ -225,6 +229,8 @@ export function validateManifest(json: Json): EnsembleManifest {
     metrics:
       o['metrics'] === null || o['metrics'] === undefined ? null : validateMetrics(o['metrics'], 'metrics'),
   };
+  if (manifest.postprocess.split?.method === 'contour-watershed' && !manifest.architecture.contour)
+    schemaError('postprocess.split.method', 'is contour-watershed but architecture.contour is not true');
   const description = optional(o['description'], (d) => str(d, 'description', { max: 2000 }));
   if (description) manifest.description = description;
   const paths = new Set<string>();

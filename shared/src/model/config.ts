@@ -17,6 +17,17 @@ export interface UNetConfig {
    */
   upsampling: 'transpose' | 'nearest';
   inputChannels: 1;
+  /**
+   * A second sigmoid output beside the foreground: the probability that a pixel is on an object's contour (a
+   * foreground pixel whose 3x3 neighbourhood holds another object or background). Touching nuclei then part along
+   * learnt contours ('contour-watershed' split) instead of only where their merged mask has a neck. Absent: false.
+   */
+  contour?: boolean;
+}
+
+/** The network's output channels: the foreground probability, then the contour probability when it has one. */
+export function outputChannels(c: Pick<UNetConfig, 'contour'>): 1 | 2 {
+  return c.contour ? 2 : 1;
 }
 
 export const PAPER_UNET: UNetConfig = {
@@ -55,6 +66,7 @@ export function validateUNetConfig(c: UNetConfig, subject = 'architecture'): UNe
   if (!UPSAMPLING_KINDS.includes(c.upsampling))
     bad('upsampling', `must be one of ${UPSAMPLING_KINDS.join(', ')}`);
   if (c.inputChannels !== 1) bad('inputChannels', 'only single-channel input is supported');
+  if (c.contour !== undefined && typeof c.contour !== 'boolean') bad('contour', 'must be true or false');
   return c;
 }
 

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { type UNetConfig, validateUNetConfig } from './config';
+import { outputChannels, type UNetConfig, validateUNetConfig } from './config';
 
 /**
  * The U-Net in TF.js layers: per level two 3x3 conv (+BatchNorm) + ReLU, 2x2 max-pool down, 2x upsampling
  * (transposed conv or nearest + conv), skip concatenation, and a 1x1 conv + sigmoid head giving the foreground
- * probability. Fully convolutional: any input whose sides are multiples of 2^depth works.
+ * probability (and, with `contour`, the contour probability as a second channel). Fully convolutional: any input whose sides are multiples of 2^depth works.
  *
  * Layer names are deterministic, so weight names in model.json are stable across runs and members; initialisers
  * are seeded, so a member's initial weights are reproducible.
@@ -79,7 +79,7 @@ export function buildUNet(config: UNetConfig, seed = 0): tf.LayersModel {
   }
   const output = tf.layers
     .conv2d({
-      filters: 1,
+      filters: outputChannels(config),
       kernelSize: 1,
       activation: 'sigmoid',
       kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed++ }),
@@ -111,5 +111,5 @@ export function countParameters(config: UNetConfig): number {
     total += conv(cin, f, 2, true) + block(2 * f, f);
     cin = f;
   }
-  return total + conv(cin, 1, 1, true);
+  return total + conv(cin, outputChannels(config), 1, true);
 }

@@ -42,6 +42,8 @@ export function postprocess(
   prob: ProbabilityMap,
   options: PostprocessOptions,
   maps: ObjectMaps = {},
+  /** The ensemble's contour probability, for the 'contour-watershed' split. */
+  contour?: ProbabilityMap,
 ): PostprocessResult {
   const connectivity = options.connectivity ?? 8;
   if (typeof options.fillHoles !== 'boolean') {
@@ -53,7 +55,7 @@ export function postprocess(
   let mask = threshold(prob, options.threshold);
   if (options.fillHoles) mask = fillHoles(mask);
   const labelled = options.split
-    ? splitTouching(mask, options.split, prob)
+    ? splitTouching(mask, options.split, { probability: prob, ...(contour ? { contour } : {}) })
     : labelComponents(mask, connectivity);
   const kept = removeSmallObjects(labelled.labels, options.minArea);
   const { labels, count } =

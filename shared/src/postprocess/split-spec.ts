@@ -10,6 +10,9 @@ import { QuorumInputError } from '../errors';
  * - 'probability-watershed': one marker per connected region where the ensemble's probability is at least `seed`;
  *   the mask is flooded over 1 - probability, so objects part along the probability valley between them even
  *   where the thresholded mask merged them without a neck.
+ * - 'contour-watershed': needs members with a contour output (UNetConfig.contour). One marker per connected region
+ *   of the mask whose contour probability is below `core`; the mask is flooded over the contour probability, so
+ *   objects part along the learnt contour between them.
  */
 export type SplitSpec =
   | {
@@ -23,14 +26,29 @@ export type SplitSpec =
       method: 'probability-watershed';
       /** Probability at or above which a pixel belongs to an object's core (a marker); above the threshold. */
       seed: number;
+    }
+  | {
+      method: 'contour-watershed';
+      /** Contour probability below which a mask pixel belongs to an object's core (a marker). */
+      core: number;
     };
 
-export const SPLIT_METHODS = ['distance-watershed', 'probability-watershed'] as const;
+export const SPLIT_METHODS = ['distance-watershed', 'probability-watershed', 'contour-watershed'] as const;
+
+/** Whether a split needs the members' contour output. */
+export function splitNeedsContour(spec: SplitSpec | undefined): boolean {
+  return spec?.method === 'contour-watershed';
+}
 
 export function checkSplitSpec(spec: SplitSpec, subject = 'split'): void {
   if (spec.method === 'probability-watershed') {
     if (!(Number.isFinite(spec.seed) && spec.seed > 0 && spec.seed < 1))
       throw new QuorumInputError('invalid-value', `${subject}.seed`, `is ${spec.seed}; want 0 < seed < 1`);
+    return;
+  }
+  if (spec.method === 'contour-watershed') {
+    if (!(Number.isFinite(spec.core) && spec.core > 0 && spec.core < 1))
+      throw new QuorumInputError('invalid-value', `${subject}.core`, `is ${spec.core}; want 0 < core < 1`);
     return;
   }
   if (spec.method !== 'distance-watershed')

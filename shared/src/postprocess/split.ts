@@ -8,21 +8,44 @@ import { relabelSequential } from './relabel';
 import { checkSplitSpec, type SplitSpec } from './split-spec';
 import { markerWatershed } from './watershed';
 
-export { checkSplitSpec, SPLIT_METHODS, type SplitSpec } from './split-spec';
+export { checkSplitSpec, SPLIT_METHODS, type SplitSpec, splitNeedsContour } from './split-spec';
+
+/** The per-pixel maps some split methods read besides the mask, each the mask's size. */
+export interface SplitMaps {
+  /** The ensemble's probability map ('probability-watershed'). */
+  probability?: ProbabilityMap;
+  /** The ensemble's contour probability map ('contour-watershed'). */
+  contour?: ProbabilityMap;
+}
 
 /**
  * Splits touching objects of a mask into instances. Ids are 1..count in raster order of each object's first
  * pixel, as `labelComponents`. Every foreground pixel keeps a label: a component without a marker (a shallow
- * distance maximum, or no pixel reaching the seed probability) stays one object. The probability map is needed by
- * 'probability-watershed' only.
+ * distance maximum, or no pixel reaching the seed probability) stays one object. 'probability-watershed' reads
+ * `maps.probability` and 'contour-watershed' `maps.contour`.
  */
-export function splitTouching(mask: Mask, spec: SplitSpec, probability?: ProbabilityMap): Labelled {
+export function splitTouching(mask: Mask, spec: SplitSpec, maps: SplitMaps = {}): Labelled {
   checkSplitSpec(spec);
   const { width, height } = mask;
   const n = width * height;
   const seeds = new Uint8Array(n);
   const relief = new Float64Array(n);
-  if (spec.method === 'probability-watershed') {
+  if (spec.method === 'contour-watershed') {
+    const contour = maps.contour;
+    if (!contour)
+      throw new QuorumInputError(
+        'missing',
+        'contour map',
+        'the contour-watershed split needs members with a contour output',
+      );
+    checkSameSize(mask, 'mask', contour, 'contour map');
+    for (let i = 0; i < n; i++) {
+      const c = contour.data[i]!;
+      seeds[i] = mask.data[i] !== 0 && c < spec.core ? 1 : 0;
+      relief[i] = c;
+    }
+  } else if (spec.method === 'probability-watershed') {
+    const probability = maps.probability;
     if (!probability)
       throw new QuorumInputError('missing', 'probability map', 'the probability-watershed split needs it');
     checkSameSize(mask, 'mask', probability, 'probability map');

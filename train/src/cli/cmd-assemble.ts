@@ -8,7 +8,7 @@ import { DEFAULT_MIN_AREA, exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
 import { loadTrainedEnsemble } from '../ensemble/out-of-fold';
 import { trainingEntries } from '../ensemble/train-ensemble';
-import { parseMinAreaFlag, parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
+import { checkSplitFlagFits, parseMinAreaFlag, parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
 import { readJson, writeJsonAtomic } from '../store/files';
 import { choiceFlag, parseFlags, requireFlag } from './args';
 import { defaultName } from './cmd-train';
@@ -18,7 +18,8 @@ export const ASSEMBLE_HELP = `quorum assemble --out DIR PART_DIR... [--name N] [
 Merge members trained separately (e.g. one per SLURM array task with quorum train --members ID) into one
 ensemble and export it. Every part must come from the same quorum train options (same train-config.json).
   --data DIR   labelled data for the quantization check on its test split (default: the data the parts used)
-  --split S    auto | none | h=H,sigma=S | seed=P: how touching objects are separated (as quorum train)
+  --split S    auto | none | h=H,sigma=S | seed=P | contour=C: how touching objects are separated (as
+               quorum train)
   --min-area N drop objects under N px, an integer >= 0 (default: chosen with --split auto, else ${DEFAULT_MIN_AREA})
 `;
 
@@ -68,6 +69,7 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
       log(`member ${id}: from ${partDir}`);
     }
   }
+  checkSplitFlagFits(splitFlag, config!.architecture);
   writeJsonAtomic(out.config, config);
   writeJsonAtomic(out.partition, partition);
   const backend = await selectBackend(choiceFlag(v.backend, '--backend', BACKEND_REQUESTS, 'auto'));

@@ -24,6 +24,7 @@ normalisation, tiled inference with blending, aggregation, post-processing). Wri
   <name>.labels.png       instance labels, 16-bit (labels.tif, 32-bit float ids, above 65535 objects)
   <name>.probability.tif  the aggregated probability map (32-bit float)
   <name>.uncertainty.tif  std of the member probabilities (32-bit float)
+  <name>.contour.tif      mean contour probability, for members trained with --contour (32-bit float)
   <name>.objects.csv      one row per object: id, area, centroid, bounding box, mean intensity, mean uncertainty
 
   --aggregate RULE   mean | vote | union (default: the manifest's rule)
@@ -90,6 +91,7 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
       else writeFileSync(`${stem}.labels.tif`, encodeTiff(Float32Array.from(seg.labels.data), w, h));
       writeFileSync(`${stem}.probability.tif`, encodeTiff(seg.probability, w, h));
       writeFileSync(`${stem}.uncertainty.tif`, encodeTiff(seg.uncertainty.std, w, h));
+      if (seg.contour) writeFileSync(`${stem}.contour.tif`, encodeTiff(seg.contour, w, h));
       writeFileSync(`${stem}.objects.csv`, objectsToCsv(seg.objects));
       log(
         `${file}: ${seg.count} objects (${seg.rule} of ${ensemble.manifest.members.length} members${v.tta ? ', flip TTA' : ''}; ` +

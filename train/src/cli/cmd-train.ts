@@ -15,7 +15,13 @@ import { ensembleLayout } from '../ensemble/layout';
 import type { ModeRequest } from '../ensemble/modes';
 import { loadTrainedEnsemble } from '../ensemble/out-of-fold';
 import { planEnsemble, trainEnsemble, trainingEntries } from '../ensemble/train-ensemble';
-import { MIN_AREA_CANDIDATES, parseMinAreaFlag, parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
+import {
+  checkSplitFlagFits,
+  MIN_AREA_CANDIDATES,
+  parseMinAreaFlag,
+  parseSplitFlag,
+  resolveSplit,
+} from '../ensemble/tune-split';
 import { writeReport } from '../report/write';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requireFlag } from './args';
 import { trainingProgress } from './progress';
@@ -42,6 +48,9 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --depth D            U-Net depth (pooling steps, default ${DEFAULT_UNET.depth})
   --batchnorm          BatchNorm after each conv, as in the paper (default off: it doubles CPU training time)
   --upsampling KIND    transpose | nearest (default ${DEFAULT_UNET.upsampling})
+  --contour            a second output learns each object's contour from the instance masks, so touching
+                       objects can part along it (--split contour=C; auto considers it). Needs instance-labelled
+                       masks to help: in a binary mask, touching objects share one label and one outline
   --lr X               Adam learning rate (default 0.001)
   --seed S             seed of the split, initialisation and augmentation (default 0)
   --tile T --halo H    largest inference tile and overlap (defaults 512 and 16; images are covered by the fewest
@@ -55,7 +64,8 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --baselines          also train the paper's baselines (pooled single U-Nets over 3 seeds, a random K-fold
                        ensemble of the same size) into OUT/baselines/ and compare them in the report
   --split S            how touching objects are separated: auto | none | h=H,sigma=S (distance watershed) |
-                       seed=P (probability watershed from cores where p >= P). Default auto: the option that
+                       seed=P (probability watershed from cores where p >= P) | contour=C (contour
+                       watershed from cores where the contour probability < C; needs --contour). Default auto: the option that
                        best splits the ensemble's out-of-fold predictions of the training images (the training
                        masks, distance watershed only, when there are none)
   --min-area N         drop objects under N px (integer >= 0). Default: with --split auto, chosen together
@@ -90,6 +100,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     'base-filters': { type: 'string' },
     depth: { type: 'string' },
     batchnorm: { type: 'boolean' },
+    contour: { type: 'boolean' },
     upsampling: { type: 'string' },
     lr: { type: 'string' },
     seed: { type: 'string' },
@@ -148,6 +159,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
         DEFAULT_UNET.upsampling,
       ),
       inputChannels: 1,
+      ...(v.contour ? { contour: true } : {}),
     },
     normalization: DEFAULT_NORMALIZATION,
     tiling: { tile, halo: intFlag(v.halo, '--halo', 16, 0, tile / 2 - 1), blend: 'gaussian' },
@@ -170,6 +182,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
   }
   const rule = choiceFlag(v.aggregate, '--aggregate', ['mean', 'vote', 'union'] as const, 'mean');
   const splitFlag = parseSplitFlag(v.split);
+  checkSplitFlagFits(splitFlag, config.architecture);
   const minAreaFlag = parseMinAreaFlag(v['min-area']);
   const backend = await selectBackend(backendRequest);
   log(

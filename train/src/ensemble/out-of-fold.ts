@@ -58,6 +58,7 @@ export function planOutOfFold(
 export function subsetRunner(runner: EnsembleRunner, indices: readonly number[]): EnsembleRunner {
   return {
     members: indices.map((i) => runner.members[i]!),
+    ...(runner.channels ? { channels: runner.channels } : {}),
     predict: (index, tiles, count, h, w) => runner.predict(indices[index]!, tiles, count, h, w),
   };
 }
@@ -65,13 +66,14 @@ export function subsetRunner(runner: EnsembleRunner, indices: readonly number[])
 /**
  * The image's out-of-fold foreground, thresholded and hole-filled as `spec` says but neither labelled nor
  * area-filtered (the split under test decides the objects and the area filter runs on them afterwards, in the
- * product's order), and the probability map the rule thresholded (a probability-watershed split floods it).
+ * product's order), the probability map the rule thresholded (a probability-watershed split floods it) and,
+ * for members with a contour output, the contour map (a contour-watershed split floods that).
  */
 export async function outOfFoldPrediction(
   runner: EnsembleRunner,
   spec: SegmentationSpec,
   image: OutOfFoldImage,
-): Promise<{ mask: Mask; probability: ProbabilityMap }> {
+): Promise<{ mask: Mask; probability: ProbabilityMap; contour?: ProbabilityMap }> {
   const { split: _, ...post } = spec.postprocess;
   const seg = await segmentImage(
     image.sample.raw,
@@ -81,7 +83,11 @@ export async function outOfFoldPrediction(
     { adaptive: 'off' },
   );
   const { width, height } = seg.mask;
-  return { mask: seg.mask, probability: { width, height, data: seg.probability } };
+  return {
+    mask: seg.mask,
+    probability: { width, height, data: seg.probability },
+    ...(seg.contour ? { contour: { width, height, data: seg.contour } } : {}),
+  };
 }
 
 export interface TrainedEnsemble {

@@ -11,7 +11,9 @@ import {
   type ProbabilityMap,
   QuorumInputError,
   type SplitSpec,
+  splitNeedsContour,
   splitTouching,
+  type UNetConfig,
 } from '@quorum/shared';
 import type { LoadedSample } from '../data/dataset';
 import { truthLabels } from '../evaluate/evaluate';
@@ -38,6 +40,9 @@ export const SPLIT_CANDIDATES: readonly SplitSpec[] = [
   // (on the bundled ensemble's out-of-fold predictions most missed nuclei lie inside such merges). They need a
   // probability map, so only out-of-fold predictions can score them.
   ...[0.6, 0.7, 0.8, 0.9].map((seed) => ({ method: 'probability-watershed' as const, seed })),
+  // Markers from the members' learnt contours (members trained with --contour): cores where the contour
+  // probability stays under the level.
+  ...[0.3, 0.4, 0.5, 0.6, 0.7].map((core) => ({ method: 'contour-watershed' as const, core })),
 ];
 
 /**
@@ -80,6 +85,8 @@ export interface TuningImage {
   truth: LabelImage32;
   /** The map the mask was thresholded from; absent for training masks (probability splits are then skipped). */
   probability?: ProbabilityMap;
+  /** The members' contour map, when they have a contour output (contour splits are skipped otherwise). */
+  contour?: ProbabilityMap;
 }
 
 export interface OptionScore {
@@ -127,11 +134,17 @@ export function chooseSplit(
   const areas = [...new Set(minAreas)].sort((a, b) => a - b);
   const scores: OptionScore[] = [];
   const withProbability = images.every((i) => i.probability !== undefined);
-  const candidates = SPLIT_CANDIDATES.filter((c) => c.method !== 'probability-watershed' || withProbability);
+  const withContour = images.length > 0 && images.every((i) => i.contour !== undefined);
+  const candidates = SPLIT_CANDIDATES.filter(
+    (c) =>
+      (c.method !== 'probability-watershed' || withProbability) &&
+      (c.method !== 'contour-watershed' || withContour),
+  );
   for (const split of [null, ...candidates]) {
     const sums = areas.map(() => 0);
-    for (const { mask, truth, probability } of images) {
-      const labelled = split ? splitTouching(mask, split, probability) : labelComponents(mask, 8);
+    for (const { mask, truth, probability, contour } of images) {
+      const maps = { ...(probability ? { probability } : {}), ...(contour ? { contour } : {}) };
+      const labelled = split ? splitTouching(mask, split, maps) : labelComponents(mask, 8);
       const f1s = filteredF1s(labelled, truth, areas);
       f1s.forEach((f1, k) => {
         sums[k]! += f1;
@@ -212,34 +225,52 @@ const pixels = (s: LoadedSample) => s.width * s.height;
 
 export function describeSplit(split: SplitSpec | null): string {
   if (!split) return 'connected components';
-  return split.method === 'probability-watershed'
-    ? `probability watershed (markers where p >= ${split.seed})`
-    : `distance watershed (h ${split.h} px, sigma ${split.sigma} px)`;
+  switch (split.method) {
+    case 'probability-watershed':
+      return `probability watershed (markers where p >= ${split.seed})`;
+    case 'contour-watershed':
+      return `contour watershed (markers where the contour probability < ${split.core})`;
+    default:
+      return `distance watershed (h ${split.h} px, sigma ${split.sigma} px)`;
+  }
 }
 
 /**
  * The `--split` flag: 'auto' (default) chooses on the training split and records the choice in
- * OUT/split-choice.json; 'none' keeps connected components; 'h=H,sigma=S' fixes a distance watershed and
- * 'seed=P' a probability watershed.
+ * OUT/split-choice.json; 'none' keeps connected components; 'h=H,sigma=S' fixes a distance watershed,
+ * 'seed=P' a probability watershed and 'contour=C' a contour watershed.
  */
 export function parseSplitFlag(value: string | undefined): SplitSpec | null | 'auto' {
   if (value === undefined || value === 'auto') return 'auto';
   if (value === 'none') return null;
   const m = /^h=([0-9.]+),sigma=([0-9.]+)$/.exec(value);
   const p = /^seed=([0-9.]+)$/.exec(value);
+  const c = /^contour=([0-9.]+)$/.exec(value);
   const spec: SplitSpec | null = m
     ? { method: 'distance-watershed', h: Number(m[1]), sigma: Number(m[2]) }
     : p
       ? { method: 'probability-watershed', seed: Number(p[1]) }
-      : null;
+      : c
+        ? { method: 'contour-watershed', core: Number(c[1]) }
+        : null;
   if (!spec)
     throw new QuorumInputError(
       'invalid-value',
       '--split',
-      `"${value}"; want auto, none, h=H,sigma=S or seed=P`,
+      `"${value}"; want auto, none, h=H,sigma=S, seed=P or contour=C`,
     );
   checkSplitSpec(spec, '--split');
   return spec;
+}
+
+/** Refuses a fixed split the members cannot feed: a contour watershed needs members trained with --contour. */
+export function checkSplitFlagFits(flag: SplitSpec | null | 'auto', architecture: UNetConfig): void {
+  if (flag !== 'auto' && splitNeedsContour(flag ?? undefined) && !architecture.contour)
+    throw new QuorumInputError(
+      'invalid-value',
+      '--split',
+      'a contour watershed needs members with a contour output; train them with --contour',
+    );
 }
 
 export interface SplitContext {

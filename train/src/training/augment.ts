@@ -18,16 +18,24 @@ export interface PatchSource {
   height: number;
   image: Float32Array;
   mask: Uint8Array;
+  /** The contour target (see contourTarget); needed when a contour patch is asked for. */
+  contour?: Uint8Array;
 }
 
-/** Write one augmented patch into `img` and `mask` (patch*patch each, row-major). */
+/**
+ * Write one augmented patch into `img` and `mask` (patch*patch each, row-major), and the same crop of the contour
+ * target into `contour` when given.
+ */
 export function samplePatch(
   src: PatchSource,
   opts: AugmentOptions,
   rng: Random,
   img: Float32Array,
   mask: Float32Array,
+  contour?: Float32Array,
 ): void {
+  const srcContour = contour ? src.contour : undefined;
+  if (contour && !srcContour) throw new Error('samplePatch: a contour patch needs the source contour target');
   const p = opts.patch;
   const x0 = src.width > p ? rng.int(src.width - p + 1) : 0;
   const y0 = src.height > p ? rng.int(src.height - p + 1) : 0;
@@ -50,6 +58,7 @@ export function samplePatch(
       const o = y * p + x;
       img[o] = src.image[s]! * gain + offset;
       mask[o] = src.mask[s]!;
+      if (srcContour) contour![o] = srcContour[s]!;
     }
   }
 }

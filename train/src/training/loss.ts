@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 
 /**
  * Soft Dice (the paper's loss) plus binary cross-entropy: Dice handles the foreground/background imbalance, BCE
- * gives useful gradients early, when Dice is flat. Weights are configurable; Dice is computed per sample and averaged.
+ * gives useful gradients early, when Dice is flat. Weights are configurable; Dice is computed per sample and per
+ * output channel and averaged, so a contour channel (far fewer pixels than the foreground) weighs as much as the
+ * foreground rather than being drowned in a pooled sum.
  */
 export interface LossWeights {
   dice: number;
@@ -14,7 +16,7 @@ const EPS = 1e-6;
 export function segmentationLoss(weights: LossWeights) {
   return (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar =>
     tf.tidy(() => {
-      const axes = [1, 2, 3];
+      const axes = [1, 2];
       const inter = tf.sum(tf.mul(yTrue, yPred), axes);
       const denom = tf.add(tf.sum(yTrue, axes), tf.sum(yPred, axes));
       const dice = tf.sub(1, tf.mean(tf.div(tf.add(tf.mul(inter, 2), EPS), tf.add(denom, EPS))));

@@ -4,6 +4,7 @@ import {
   buildUNet,
   createRandom,
   type MemberPlan,
+  outputChannels,
   sizeMultiple,
   type TilingSpec,
   type UNetConfig,
@@ -14,6 +15,7 @@ import { readJson, writeJsonAtomic } from '../store/files';
 import { readModelDir, writeModelDir } from '../store/model-dir';
 import { type AugmentOptions, samplePatch } from './augment';
 import { explainBackendFailure } from './backend-failure';
+import { contourTarget } from './contour-target';
 import { type LossWeights, segmentationLoss } from './loss';
 import { validationDice } from './validate';
 
@@ -79,7 +81,12 @@ export async function trainMember(
   workDir: string,
   onProgress: (r: EpochReport) => void = () => {},
 ): Promise<{ result: MemberResult; model: tf.LayersModel }> {
-  const train = plan.trainIds.map((id) => samples.get(id)!);
+  const withContour = opts.architecture.contour === true;
+  // The contour target is derived once per training image, not per patch.
+  const train = plan.trainIds.map((id) => {
+    const s = samples.get(id)!;
+    return withContour ? { ...s, contour: contourTarget(s.labels, s.width, s.height) } : s;
+  });
   const val = plan.validationIds.map((id) => samples.get(id)!);
   const memberSeed = createRandom(opts.seed)
     .fork(`member:${plan.id}`)
@@ -100,8 +107,12 @@ export async function trainMember(
   model.compile({ optimizer: tf.train.adam(opts.learningRate), loss: segmentationLoss(opts.loss) });
 
   const p = opts.patch;
+  const channels = outputChannels(opts.architecture);
   const xs = new Float32Array(opts.batch * p * p);
-  const ys = new Float32Array(opts.batch * p * p);
+  const ys = new Float32Array(opts.batch * p * p * channels);
+  // Per-patch targets, interleaved into ys as [batch, p, p, channels] when there is a contour channel.
+  const patchMask = new Float32Array(p * p);
+  const patchContour = withContour ? new Float32Array(p * p) : undefined;
   const multiple = sizeMultiple(opts.architecture);
   let stepsTimed = 0;
   let timeStepping = 0;
@@ -118,12 +129,18 @@ export async function trainMember(
           { ...opts.augment, patch: p },
           rng,
           xs.subarray(b * p * p, (b + 1) * p * p),
-          ys.subarray(b * p * p, (b + 1) * p * p),
+          patchMask,
+          patchContour,
         );
+        const base = b * p * p * channels;
+        for (let i = 0; i < p * p; i++) {
+          ys[base + i * channels] = patchMask[i]!;
+          if (patchContour) ys[base + i * channels + 1] = patchContour[i]!;
+        }
       }
       const t0 = performance.now();
       const x = tf.tensor4d(xs, [opts.batch, p, p, 1]);
-      const y = tf.tensor4d(ys, [opts.batch, p, p, 1]);
+      const y = tf.tensor4d(ys, [opts.batch, p, p, channels]);
       let loss: number;
       try {
         loss = (await model.trainOnBatch(x, y)) as number;
