@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type EnsembleManifest, manifestFiles, parseManifest } from '@quorum/shared/manifest';
 import { describe, expect, it } from 'vitest';
 import { appConfig } from '../client/src/app/config';
+import { defaultBatchSize, GPU_ACTIVATION_BUDGET, MAX_GPU_BATCH } from '../client/src/engine/batch-size';
 import { sha256Hex } from '../client/src/engine/digest';
 import { BackendRunError, runWithFallback } from '../client/src/engine/fallback';
 import { guardedRunner } from '../client/src/engine/guarded-runner';
@@ -283,6 +284,7 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
     const started: number[] = [];
     const inner = {
       members: [{ id: 'a', mode: 'm' }],
+      channels: 2 as const,
       predict: async (index: number, tiles: Float32Array) => {
         started.push(index);
         await new Promise((r) => setTimeout(r, 20));
@@ -291,6 +293,7 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
     };
     const controller = new AbortController();
     const runner = guardedRunner(inner, controller.signal);
+    expect(runner.channels).toBe(2); // a contour ensemble stays one
     // Abort (as a message handler would, on a macrotask) while the second call is running.
     setTimeout(() => controller.abort(), 30);
     const tiles = new Float32Array(4);
@@ -315,6 +318,22 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
     const error = await failing.predict(0, tiles, 1, 2, 2).catch((e) => e);
     expect(error).toBeInstanceOf(BackendRunError);
     expect(error.cause).toBe(kernel);
+  });
+
+  it('batches tiles per member call on WebGPU only, within the activation budget', () => {
+    expect(defaultBatchSize('wasm', { baseFilters: 8 }, { tile: 256 })).toBeUndefined();
+    expect(defaultBatchSize('cpu', { baseFilters: 8 }, { tile: 256 })).toBeUndefined();
+    expect(defaultBatchSize('webgpu', { baseFilters: 8 }, { tile: 256 })).toBe(MAX_GPU_BATCH);
+    for (const baseFilters of [4, 8, 16, 32, 64])
+      for (const tile of [128, 256, 512, 1024, 2048]) {
+        const batch = defaultBatchSize('webgpu', { baseFilters }, { tile })!;
+        expect(batch).toBeGreaterThanOrEqual(1);
+        expect(batch).toBeLessThanOrEqual(MAX_GPU_BATCH);
+        // Within budget, unless even one tile exceeds it; and no larger batch would have fitted.
+        const bytes = (n: number) => n * tile * tile * 2 * baseFilters * 4;
+        if (batch > 1) expect(bytes(batch)).toBeLessThanOrEqual(GPU_ACTIVATION_BUDGET);
+        if (batch < MAX_GPU_BATCH) expect(bytes(batch + 1)).toBeGreaterThan(GPU_ACTIVATION_BUDGET);
+      }
   });
 
   it('app settings come from the URL, with safe defaults', () => {

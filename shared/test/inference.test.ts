@@ -18,6 +18,7 @@ beforeAll(async () => {
 function pixelRunner(fns: ((v: number) => number)[], calls: number[] = []): EnsembleRunner {
   return {
     members: fns.map((_, i) => ({ id: `m${i}`, mode: i % 2 ? 'a' : 'b' })),
+    channels: 1,
     async predict(index, tiles, count) {
       calls.push(count);
       return tiles.map(fns[index]!);
@@ -95,6 +96,7 @@ describe('ensemble inference pipeline', () => {
     let calls = 0;
     const runner: EnsembleRunner = {
       members: [{ id: 'a', mode: 'x' }],
+      channels: 1,
       async predict(_i, tiles) {
         if (++calls === 2) controller.abort();
         return tiles;
@@ -122,6 +124,7 @@ describe('ensemble inference pipeline', () => {
     ).rejects.toThrow(/image: has 10 values for 4x4/);
     const bad: EnsembleRunner = {
       members: [{ id: 'bad', mode: 'x' }],
+      channels: 1,
       predict: async () => new Float32Array(3),
     };
     await expect(
@@ -167,6 +170,7 @@ describe('adaptive ensemble (exact)', () => {
   function positionalRunner(count: number): EnsembleRunner {
     return {
       members: Array.from({ length: count }, (_, i) => ({ id: `m${i}`, mode: 'x' })),
+      channels: 1,
       async predict(index, tiles, _count, h, w) {
         const out = new Float32Array(tiles.length);
         for (let i = 0; i < tiles.length; i++) {
@@ -231,6 +235,7 @@ describe('adaptive ensemble (exact)', () => {
     // skipped window's bounds blend with the neighbour's exact value into an interval that straddles 0.5.
     const runner: EnsembleRunner = {
       members: Array.from({ length: 7 }, (_, i) => ({ id: `m${i}`, mode: 'x' })),
+      channels: 1,
       async predict(index, tiles, n, h, w) {
         const out = new Float32Array(tiles.length);
         for (let t = 0; t < n; t++) {

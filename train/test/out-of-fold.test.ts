@@ -41,6 +41,7 @@ describe('subsetRunner', () => {
     const calls: number[] = [];
     const runner = {
       members: records.map((r) => ({ id: r.id, mode: r.id[0]! })),
+      channels: 2 as const,
       predict: async (index: number, tiles: Float32Array) => {
         calls.push(index);
         return tiles;
@@ -48,6 +49,7 @@ describe('subsetRunner', () => {
     };
     const sub = subsetRunner(runner, [3, 0]);
     expect(sub.members.map((m) => m.id)).toEqual(['B-f1', 'A-f0']);
+    expect(sub.channels).toBe(2);
     await sub.predict(0, new Float32Array(1), 1, 1, 1);
     await sub.predict(1, new Float32Array(1), 1, 1, 1);
     expect(calls).toEqual([3, 0]);

@@ -350,6 +350,7 @@ describe('resolveSplit', () => {
     let disposed = false;
     const runner: EnsembleRunner = {
       members: records.map((r) => ({ id: r.id, mode: r.id[0]! })),
+      channels: 1,
       predict: async (index, tiles, _count, _h, w) => {
         calls.add(`${w}:${records[index]!.id}`);
         return tiles.map((v) => 0.45 + 0.1 * v);

@@ -12,6 +12,7 @@ import {
 } from '@quorum/shared';
 import * as tf from '@tensorflow/tfjs';
 import { candidatesFor, selectBackend } from './backend';
+import { defaultBatchSize } from './batch-size';
 import { exportResult } from './exports';
 import { BackendRunError, runWithFallback } from './fallback';
 import { guardedRunner } from './guarded-runner';
@@ -224,11 +225,13 @@ export class Engine implements EngineApi {
     onProgress?: (p: SegmentProgress) => void,
   ): Promise<Segmentation> {
     const loaded = this.loaded!;
+    const { architecture, tiling } = loaded.files.manifest;
+    const batchSize = options.batchSize ?? defaultBatchSize(this.backend!.name, architecture, tiling);
     const pipeline: PipelineOptions = {
       signal,
       ...(options.rule ? { rule: options.rule } : {}),
       ...(options.tta !== undefined ? { tta: options.tta } : {}),
-      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(batchSize !== undefined ? { batchSize } : {}),
       ...(options.adaptive ? { adaptive: options.adaptive } : {}),
       onProgress: (p) => {
         onProgress?.({ phase: 'infer', done: p.done, total: p.total });

@@ -35,6 +35,7 @@ export function yieldToEventLoop(): Promise<void> {
 export function guardedRunner(inner: EnsembleRunner, signal: AbortSignal): EnsembleRunner {
   return {
     members: inner.members,
+    channels: inner.channels,
     async predict(index, tiles, count, h, w) {
       await yieldToEventLoop();
       if (signal.aborted) throw new CancelledError();

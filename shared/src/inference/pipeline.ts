@@ -9,7 +9,7 @@ import { QuorumInputError } from '../errors';
 import type { AggregationRule, TilingSpec } from '../manifest/schema';
 import { BlendAccumulator } from '../tiling/blend';
 import { extractWindow, planTiles, type TilePlan } from '../tiling/plan';
-import { allDecided, ruleBounds, ruleCut } from './bounds';
+import { RunningBounds, ruleBounds, ruleCut } from './bounds';
 import { type Flip, flipBatch, TTA_FLIPS } from './flips';
 import type { EnsembleRunner } from './runner';
 
@@ -99,7 +99,7 @@ export async function inferEnsemble(
   const rule = options.rule ?? 'mean';
   const cut = ruleCut(rule, options.threshold);
   const adaptive = (options.adaptive ?? 'off') === 'exact' && memberCount > 1;
-  const channels = runner.channels ?? 1;
+  const channels = runner.channels;
   // With a contour output every foreground pixel's contour shapes the instances, so the adaptive mode may only
   // settle windows (and blended pixels) that are certainly background.
   const contour = channels === 2;
@@ -186,6 +186,9 @@ export async function inferEnsemble(
     // Tiles still needing members, as batch slots; each pass packs them so a skipped tile costs nothing.
     let active = windows.map((_, i) => i);
     const ran = new Int32Array(windows.length);
+    const running = adaptive
+      ? windows.map(() => new RunningBounds(rule, weights, options.threshold, tilePixels))
+      : null;
     for (let m = 0; m < memberCount && active.length; m++) {
       const packed = new Float32Array(active.length * tilePixels);
       active.forEach((slot, j) => {
@@ -202,15 +205,13 @@ export async function inferEnsemble(
             slot * tilePixels,
           );
         ran[slot] = m + 1;
+        running?.[slot]!.add(out.subarray(j * tilePixels, (j + 1) * tilePixels));
       });
       progressDone += active.length * flips.length;
       if (adaptive && m + 1 < memberCount) {
         active = active.filter((slot) => {
           const win = windows[slot]!;
-          const outs = memberOut.map((o) => o.subarray(slot * tilePixels, (slot + 1) * tilePixels));
-          const b = ruleBounds(rule, outs, m + 1, weights, options.threshold);
-          const stop = allDecided(
-            b,
+          const stop = running![slot]!.decided(
             cut,
             tw,
             Math.min(tw, width - win.x),

@@ -9,8 +9,11 @@ export interface MemberInfo {
 
 export interface EnsembleRunner {
   readonly members: readonly MemberInfo[];
-  /** Output channels per pixel: 1 (foreground) or 2 (foreground, contour; see UNetConfig.contour). Absent: 1. */
-  readonly channels?: 1 | 2;
+  /**
+   * Output channels per pixel: 1 (foreground) or 2 (foreground, contour; see UNetConfig.contour). Required, so a
+   * runner that wraps another must pass it on.
+   */
+  readonly channels: 1 | 2;
   /**
    * Probabilities for `count` tiles of h x w ([count, h, w, channels] row-major, values in [0, 1]) from member
    * `index`. The input array may be reused by the caller once the promise resolves.

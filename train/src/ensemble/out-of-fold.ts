@@ -58,7 +58,7 @@ export function planOutOfFold(
 export function subsetRunner(runner: EnsembleRunner, indices: readonly number[]): EnsembleRunner {
   return {
     members: indices.map((i) => runner.members[i]!),
-    ...(runner.channels ? { channels: runner.channels } : {}),
+    channels: runner.channels,
     predict: (index, tiles, count, h, w) => runner.predict(indices[index]!, tiles, count, h, w),
   };
 }
