@@ -354,7 +354,7 @@ describe('members with a contour output', () => {
       { length: 7 },
       () => (v: number, x: number, y: number, m: number) => Math.min(1, Math.max(0, v + wobble(x, y, m))),
     );
-    const ct = (v: number, x: number, y: number, m: number) =>
+    const ct = (_v: number, x: number, y: number, m: number) =>
       Math.min(1, Math.max(0, 0.5 + wobble(y, x, m)));
     const runner = contourRunner(fg, ct);
     const common = { tiling: { tile: 48, halo: 8, blend: 'gaussian' as const }, multiple: 8, threshold: 0.5 };

@@ -205,7 +205,7 @@ export async function inferEnsemble(
             slot * tilePixels,
           );
         ran[slot] = m + 1;
-        running?.[slot]!.add(out.subarray(j * tilePixels, (j + 1) * tilePixels));
+        if (running) running[slot]!.add(out.subarray(j * tilePixels, (j + 1) * tilePixels));
       });
       progressDone += active.length * flips.length;
       if (adaptive && m + 1 < memberCount) {
