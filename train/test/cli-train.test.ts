@@ -62,7 +62,9 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const choice = JSON.parse(readFileSync(join(out, 'split-choice.json'), 'utf8'));
     expect(choice.source).toBe('out-of-fold predictions');
     expect(choice.images).toBe(4);
-    expect(choice.scores).toHaveLength((1 + SPLIT_CANDIDATES.length) * MIN_AREA_CANDIDATES.length);
+    // Members without a contour output: every candidate but the contour splits is scored.
+    const scored = SPLIT_CANDIDATES.filter((c) => c.method !== 'contour-watershed').length;
+    expect(choice.scores).toHaveLength((1 + scored) * MIN_AREA_CANDIDATES.length);
     expect(choice.minAreaFrom).toBe('chosen');
     for (const [id, members] of Object.entries(choice.members as Record<string, string[]>)) {
       expect(members).toHaveLength(3);
