@@ -305,23 +305,9 @@ describe('members with a contour output', () => {
     const h = 45;
     const img = image(w, h);
     for (const tta of [false, true]) {
-      const weights = [1, 2, 1];
-      const r = await inferEnsemble(img, w, h, contourRunner(fg, ct), {
-        tiling,
-        multiple: 8,
-        threshold: 0.5,
-        tta,
-        weights,
-        batchSize: 2,
-      });
-      const plain = await inferEnsemble(img, w, h, pixelRunner(fg), {
-        tiling,
-        multiple: 8,
-        threshold: 0.5,
-        tta,
-        weights,
-        batchSize: 2,
-      });
+      const options = { tiling, multiple: 8, threshold: 0.5, tta, weights: [1, 2, 1], batchSize: 2 };
+      const r = await inferEnsemble(img, w, h, contourRunner(fg, ct), options);
+      const plain = await inferEnsemble(img, w, h, pixelRunner(fg), options);
       expect(plain.contour).toBeNull();
       for (let i = 0; i < img.length; i++) {
         const v = img[i]!;
