@@ -30,6 +30,8 @@ describe('ensemble manifest', () => {
     expect(validateManifest(exampleManifest()).postprocess).not.toHaveProperty('split');
     m.postprocess.split = { method: 'probability-watershed', seed: 0.8 };
     expect(validateManifest(JSON.parse(JSON.stringify(m))).postprocess.split).toEqual(m.postprocess.split);
+    m.postprocess.split = { method: 'distance-watershed', h: 0.25, sigma: 1, core: 0.6 };
+    expect(validateManifest(JSON.parse(JSON.stringify(m))).postprocess.split).toEqual(m.postprocess.split);
     m.architecture.contour = true;
     m.postprocess.split = { method: 'contour-watershed', core: 0.5 };
     expect(validateManifest(JSON.parse(JSON.stringify(m)))).toEqual(m);

@@ -143,6 +143,21 @@ describe('splitTouching by probability', () => {
     );
   });
 
+  it('with a core level, takes the distance maxima of the confident core: one marker per nucleus', () => {
+    const { mask, probability } = mergedPair(0.55);
+    const cored: SplitSpec = { method: 'distance-watershed', h: 0.25, sigma: 1, core: 0.6 };
+    expect(splitTouching(mask, { ...cored, core: undefined }).count).toBe(1);
+    const split = splitTouching(mask, cored, { probability });
+    expect(split.count).toBe(2);
+    expectCovers(mask, split.labels.data);
+    const at = (x: number) => split.labels.data[10 * 40 + x]!;
+    expect(at(8)).not.toBe(at(32));
+    // Below the dip the core is the whole mask again: one object, as without a core.
+    expect(splitTouching(mask, { ...cored, core: 0.5 }, { probability }).count).toBe(1);
+    expect(() => splitTouching(mask, cored)).toThrow(/probability map/);
+    expect(() => splitTouching(mask, { ...cored, core: 1 }, { probability })).toThrow(/core/);
+  });
+
   it('is what postprocess uses, flooding the map it thresholded', () => {
     const { mask, probability } = mergedPair(0.6);
     const prob = { ...probability, data: probability.data.map((p, i) => (mask.data[i] ? p : 0.1)) };

@@ -383,7 +383,7 @@ describe('quorum CLI errors: exit 2 and one line naming the problem', () => {
     [['train', '--data', 'DATA', '--out', 'OUT', '--bogus'], /Unknown option '--bogus'/],
     [
       ['train', '--data', 'DATA', '--out', 'OUT', '--split', 'watershed'],
-      /--split: "watershed"; want auto, none, h=H,sigma=S, seed=P or contour=C/,
+      /--split: "watershed"; want auto, none, h=H,sigma=S\[,core=C\], seed=P or contour=C/,
     ],
     [['train', '--data', 'DATA', '--out', 'OUT', '--split', 'h=0,sigma=1'], /--split\.h: is 0/],
     [

@@ -66,7 +66,9 @@ function sample(
 }
 
 /** Candidates training masks can score: connected components' rivals without a probability map. */
-const DISTANCE_CANDIDATES = SPLIT_CANDIDATES.filter((c) => c.method === 'distance-watershed').length;
+const DISTANCE_CANDIDATES = SPLIT_CANDIDATES.filter(
+  (c) => c.method === 'distance-watershed' && c.core === undefined,
+).length;
 
 const touching = (id: string) =>
   sample(id, 64, 64, [
@@ -523,6 +525,13 @@ describe('parseSplitFlag', () => {
     expect(parseSplitFlag(undefined)).toBe('auto');
     expect(parseSplitFlag('none')).toBeNull();
     expect(parseSplitFlag('h=1.5,sigma=0')).toEqual({ method: 'distance-watershed', h: 1.5, sigma: 0 });
+    expect(parseSplitFlag('h=0.25,sigma=1,core=0.6')).toEqual({
+      method: 'distance-watershed',
+      h: 0.25,
+      sigma: 1,
+      core: 0.6,
+    });
+    expect(() => parseSplitFlag('h=0.25,sigma=1,core=1')).toThrow(/--split\.core/);
     expect(parseSplitFlag('seed=0.8')).toEqual({ method: 'probability-watershed', seed: 0.8 });
     expect(parseSplitFlag('contour=0.4')).toEqual({ method: 'contour-watershed', core: 0.4 });
     expect(() => parseSplitFlag('contour=1')).toThrow(/--split\.core/);

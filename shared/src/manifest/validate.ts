@@ -61,6 +61,9 @@ function validateSplit(v: Json): SplitSpec {
     method,
     h: num(o['h'], 'postprocess.split.h', { min: 0.01, max: 100 }),
     sigma: num(o['sigma'], 'postprocess.split.sigma', { min: 0, max: 20 }),
+    ...(o['core'] !== undefined
+      ? { core: num(o['core'], 'postprocess.split.core', { min: 0.01, max: 0.99 }) }
+      : {}),
   };
 }
 

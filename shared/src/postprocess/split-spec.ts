@@ -6,7 +6,8 @@ import { QuorumInputError } from '../errors';
  * How touching objects are separated, by a marker watershed inside the mask:
  * - 'distance-watershed': one marker per maximum of each object's (smoothed) distance to the background that
  *   stands at least `h` pixels above the saddle to a higher one; the mask is flooded over the inverted distance.
- *   Needs only the mask, but cannot split objects whose merged mask has no neck.
+ *   Needs only the mask, but cannot split objects whose merged mask has no neck; with `core`, the maxima are
+ *   those of the confident core's distance (needs the probability map), which has necks where the mask has none.
  * - 'probability-watershed': one marker per connected region where the ensemble's probability is at least `seed`;
  *   the mask is flooded over 1 - probability, so objects part along the probability valley between them even
  *   where the thresholded mask merged them without a neck.
@@ -21,6 +22,12 @@ export type SplitSpec =
       h: number;
       /** Gaussian sigma applied to the distance map before finding maxima, in pixels. */
       sigma: number;
+      /**
+       * Find the maxima on the distance map of the ensemble's confident core (probability > core, above the
+       * threshold) instead of the whole mask's, so nuclei joined only by less certain pixels get a marker each;
+       * the mask is still flooded over its own distance. Absent: the mask's.
+       */
+      core?: number;
     }
   | {
       method: 'probability-watershed';
@@ -34,6 +41,14 @@ export type SplitSpec =
     };
 
 export const SPLIT_METHODS = ['distance-watershed', 'probability-watershed', 'contour-watershed'] as const;
+
+/** Whether a split reads the ensemble's probability map (not only the mask). */
+export function splitNeedsProbability(spec: SplitSpec | undefined): boolean {
+  return (
+    spec?.method === 'probability-watershed' ||
+    (spec?.method === 'distance-watershed' && spec.core !== undefined)
+  );
+}
 
 /** Whether a split needs the members' contour output. */
 export function splitNeedsContour(spec: SplitSpec | undefined): boolean {
@@ -65,4 +80,6 @@ export function checkSplitSpec(spec: SplitSpec, subject = 'split'): void {
       `${subject}.sigma`,
       `is ${spec.sigma}; want 0 <= sigma <= 20`,
     );
+  if (spec.core !== undefined && !(Number.isFinite(spec.core) && spec.core > 0 && spec.core < 1))
+    throw new QuorumInputError('invalid-value', `${subject}.core`, `is ${spec.core}; want 0 < core < 1`);
 }

@@ -8,7 +8,13 @@ import { relabelSequential } from './relabel';
 import { checkSplitSpec, type SplitSpec } from './split-spec';
 import { markerWatershed } from './watershed';
 
-export { checkSplitSpec, SPLIT_METHODS, type SplitSpec, splitNeedsContour } from './split-spec';
+export {
+  checkSplitSpec,
+  SPLIT_METHODS,
+  type SplitSpec,
+  splitNeedsContour,
+  splitNeedsProbability,
+} from './split-spec';
 
 /** The per-pixel maps some split methods read besides the mask, each the mask's size. */
 export interface SplitMaps {
@@ -56,7 +62,10 @@ export function splitTouching(mask: Mask, spec: SplitSpec, maps: SplitMaps = {})
     }
   } else {
     const distance = gaussianBlur(distanceTransform(mask), spec.sigma);
-    const peaks = hMaxima(distance, spec.h);
+    const peaks = hMaxima(
+      spec.core === undefined ? distance : coreDistance(mask, spec, maps.probability),
+      spec.h,
+    );
     for (let i = 0; i < n; i++) {
       seeds[i] = mask.data[i] !== 0 && peaks.data[i] !== 0 ? 1 : 0;
       relief[i] = -distance.data[i]!;
@@ -79,4 +88,22 @@ export function splitTouching(mask: Mask, spec: SplitSpec, maps: SplitMaps = {})
       if (extra.labels.data[i] !== 0) flooded.data[i] = markers.count + extra.labels.data[i]!;
   }
   return relabelSequential(flooded);
+}
+
+/** The smoothed distance map of the mask's confident core: mask pixels whose probability exceeds `spec.core`. */
+function coreDistance(
+  mask: Mask,
+  spec: { core?: number; sigma: number },
+  probability: ProbabilityMap | undefined,
+): ReturnType<typeof distanceTransform> {
+  if (!probability)
+    throw new QuorumInputError(
+      'missing',
+      'probability map',
+      'a distance watershed with a core level needs it',
+    );
+  checkSameSize(mask, 'mask', probability, 'probability map');
+  const core = spec.core!;
+  const data = Uint8Array.from(mask.data, (m, i) => (m !== 0 && probability.data[i]! > core ? 1 : 0));
+  return gaussianBlur(distanceTransform({ width: mask.width, height: mask.height, data }), spec.sigma);
 }

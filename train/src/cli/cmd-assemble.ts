@@ -18,7 +18,7 @@ export const ASSEMBLE_HELP = `quorum assemble --out DIR PART_DIR... [--name N] [
 Merge members trained separately (e.g. one per SLURM array task with quorum train --members ID) into one
 ensemble and export it. Every part must come from the same quorum train options (same train-config.json).
   --data DIR   labelled data for the quantization check on its test split (default: the data the parts used)
-  --split S    auto | none | h=H,sigma=S | seed=P | contour=C: how touching objects are separated (as
+  --split S    auto | none | h=H,sigma=S[,core=C] | seed=P | contour=C: how touching objects are separated (as
                quorum train)
   --min-area N drop objects under N px, an integer >= 0 (default: chosen with --split auto, else ${DEFAULT_MIN_AREA})
 `;

@@ -63,11 +63,12 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --name N --version V ensemble name and version in the manifest (defaults: the --out folder's name, 1.0.0)
   --baselines          also train the paper's baselines (pooled single U-Nets over 3 seeds, a random K-fold
                        ensemble of the same size) into OUT/baselines/ and compare them in the report
-  --split S            how touching objects are separated: auto | none | h=H,sigma=S (distance watershed) |
-                       seed=P (probability watershed from cores where p >= P) | contour=C (contour
-                       watershed from cores where the contour probability < C; needs --contour). Default auto: the option that
-                       best splits the ensemble's out-of-fold predictions of the training images (the training
-                       masks, distance watershed only, when there are none)
+  --split S            how touching objects are separated: auto | none | h=H,sigma=S[,core=C] (distance
+                       watershed; with core, its maxima from where p > C) | seed=P (probability watershed from
+                       cores where p >= P) | contour=C (contour watershed from cores where the contour
+                       probability < C; needs --contour). Default auto: the option that best splits the
+                       ensemble's out-of-fold predictions of the training images (the training masks, distance
+                       watershed without a core only, when there are none)
   --min-area N         drop objects under N px (integer >= 0). Default: with --split auto, chosen together
                        with the split on the out-of-fold predictions (${MIN_AREA_CANDIDATES.join(', ')}); otherwise ${DEFAULT_MIN_AREA}
   --no-export          train only; do not export when all members are done

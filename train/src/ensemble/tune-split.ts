@@ -12,6 +12,7 @@ import {
   QuorumInputError,
   type SplitSpec,
   splitNeedsContour,
+  splitNeedsProbability,
   splitTouching,
   type UNetConfig,
 } from '@quorum/shared';
@@ -35,6 +36,14 @@ export const SPLIT_CANDIDATES: readonly SplitSpec[] = [
   // for h 0.5 (sigma 1, 32 px).
   ...[0, 1, 1.5, 2].flatMap((sigma) =>
     [0.25, 0.5, 1, 2].map((h) => ({ method: 'distance-watershed' as const, h, sigma })),
+  ),
+  // The same, with the maxima taken on the distance map of the confident core (p > 0.6 or 0.7): nuclei joined only
+  // by less certain pixels get a marker each. On the bundled ensemble's out-of-fold predictions (40 images, 32 px)
+  // core 0.6 with h 0.25, sigma 1 scores 0.786 against 0.771 without a core; 0.7: 0.775, 0.8: 0.771, 0.9: 0.770.
+  ...[0.6, 0.7].flatMap((core) =>
+    [1, 1.5].flatMap((sigma) =>
+      [0.25, 0.5].map((h) => ({ method: 'distance-watershed' as const, h, sigma, core })),
+    ),
   ),
   // Markers from the ensemble's confident cores: these part objects whose thresholded masks merged without a neck
   // (on the bundled ensemble's out-of-fold predictions most missed nuclei lie inside such merges). They need a
@@ -137,8 +146,7 @@ export function chooseSplit(
   const withContour = images.length > 0 && images.every((i) => i.contour !== undefined);
   const candidates = SPLIT_CANDIDATES.filter(
     (c) =>
-      (c.method !== 'probability-watershed' || withProbability) &&
-      (c.method !== 'contour-watershed' || withContour),
+      (!splitNeedsProbability(c) || withProbability) && (c.method !== 'contour-watershed' || withContour),
   );
   for (const split of [null, ...candidates]) {
     const sums = areas.map(() => 0);
@@ -231,7 +239,7 @@ export function describeSplit(split: SplitSpec | null): string {
     case 'contour-watershed':
       return `contour watershed (markers where the contour probability < ${split.core})`;
     default:
-      return `distance watershed (h ${split.h} px, sigma ${split.sigma} px)`;
+      return `distance watershed (h ${split.h} px, sigma ${split.sigma} px${split.core !== undefined ? `, maxima of the core where p > ${split.core}` : ''})`;
   }
 }
 
@@ -243,11 +251,16 @@ export function describeSplit(split: SplitSpec | null): string {
 export function parseSplitFlag(value: string | undefined): SplitSpec | null | 'auto' {
   if (value === undefined || value === 'auto') return 'auto';
   if (value === 'none') return null;
-  const m = /^h=([0-9.]+),sigma=([0-9.]+)$/.exec(value);
+  const m = /^h=([0-9.]+),sigma=([0-9.]+)(?:,core=([0-9.]+))?$/.exec(value);
   const p = /^seed=([0-9.]+)$/.exec(value);
   const c = /^contour=([0-9.]+)$/.exec(value);
   const spec: SplitSpec | null = m
-    ? { method: 'distance-watershed', h: Number(m[1]), sigma: Number(m[2]) }
+    ? {
+        method: 'distance-watershed',
+        h: Number(m[1]),
+        sigma: Number(m[2]),
+        ...(m[3] !== undefined ? { core: Number(m[3]) } : {}),
+      }
     : p
       ? { method: 'probability-watershed', seed: Number(p[1]) }
       : c
@@ -257,7 +270,7 @@ export function parseSplitFlag(value: string | undefined): SplitSpec | null | 'a
     throw new QuorumInputError(
       'invalid-value',
       '--split',
-      `"${value}"; want auto, none, h=H,sigma=S, seed=P or contour=C`,
+      `"${value}"; want auto, none, h=H,sigma=S[,core=C], seed=P or contour=C`,
     );
   checkSplitSpec(spec, '--split');
   return spec;
