@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/dsb2018-fluo}
 OUT=${OUT:-models/dsb2018-fluo}
 JOBS=${JOBS:-2}
-ARGS=(--data "$DATA" --out "$OUT" --mode-column acquisition --folds 3 --seed 0 --tile 256 --name dsb2018-fluo --version 1.2.0 --baselines)
+ARGS=(--data "$DATA" --out "$OUT" --mode-column acquisition --folds 3 --seed 0 --tile 256 --name dsb2018-fluo --version 1.3.0 --baselines)
 mkdir -p .state
 if [ "$JOBS" != 1 ]; then
   half() { # $1: log name, rest: the models this process trains
