@@ -22,8 +22,9 @@ import type { EnsembleRunner } from './runner';
  * bounded to one side of the threshold (see bounds.ts). Blending mixes neighbouring windows, so the bounds are
  * blended too; pixels whose blended bounds still straddle the threshold get their skipped windows re-run in full
  * (a second pass), after which the mask equals the one from running everything. With a contour output, only
- * certainly-background windows and pixels count as decided, so the contour map under the mask is exact too. Skipped windows' uncertainty and
- * probability maps come from the members that ran (the probability map is clamped into the exact bounds).
+ * certainly-background windows and pixels count as decided, so the contour map under the mask is exact too.
+ * Skipped windows' uncertainty and probability maps come from the members that ran (the probability map is clamped
+ * into the exact bounds).
  */
 export type AdaptiveMode = 'off' | 'exact';
 
