@@ -7,7 +7,7 @@ import { decodeImage } from '@quorum/shared';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../edge/scripts/wrangler-dev';
-import { appReady, clientContext, dice, launchChromium, newPage } from './helpers/browser';
+import { appError, appReady, clientContext, dice, launchChromium, newPage } from './helpers/browser';
 import { multiPageTiff16, nucleiPng, oversizePng, syntheticNuclei } from './helpers/browser-images';
 import { type RecordingProxy, startRecordingProxy } from './helpers/browser-proxy';
 
@@ -30,7 +30,8 @@ let reference: { mask: Uint8Array; count: number };
 async function openApp(context: BrowserContext, query = ''): Promise<{ page: Page; logs: string[] }> {
   const opened = await newPage(context);
   await opened.page.goto(`${ctx!.edge}/?ensemble=${ctx!.ensemble}${query}`);
-  expect(await appReady(opened.page), opened.logs.join('\n')).toBe('true');
+  const state = await appReady(opened.page);
+  expect(state, `${await appError(opened.page)}\n${opened.logs.join('\n')}`).toBe('true');
   return opened;
 }
 

@@ -7,7 +7,7 @@ import { decodeImage, parseManifest } from '@quorum/shared';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../edge/scripts/wrangler-dev';
-import { appReady, clientContext, dice, launchChromium, newPage } from './helpers/browser';
+import { appError, appReady, clientContext, dice, launchChromium, newPage } from './helpers/browser';
 import { type RecordingProxy, startRecordingProxy } from './helpers/browser-proxy';
 
 /**
@@ -101,7 +101,8 @@ describe.skipIf(!ctx)('full pipeline: train -> publish -> browser segment == Nod
     const context = await browser.newContext({ acceptDownloads: true });
     const { page, logs } = await newPage(context);
     await page.goto(`${ctx!.edge}/?ensemble=pipeline`);
-    expect(await appReady(page), logs.join('\n')).toBe('true');
+    const state = await appReady(page);
+    expect(state, `${await appError(page)}\n${logs.join('\n')}`).toBe('true');
     expect(await page.getByTestId('model').textContent()).toMatch(/^pipeline 1\.0\.0 \(4 members/);
     const before = Number((await page.evaluate(() => document.body.dataset['settled'])) ?? 0);
     await page.setInputFiles('[data-testid=file]', IMAGE);

@@ -4,7 +4,7 @@ import { parseManifest } from '@quorum/shared/manifest';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../edge/scripts/wrangler-dev';
-import { appReady, clientContext, launchChromium, newPage } from './helpers/browser';
+import { appError, appReady, clientContext, launchChromium, newPage } from './helpers/browser';
 import { type RecordingProxy, startRecordingProxy } from './helpers/browser-proxy';
 
 /**
@@ -74,7 +74,7 @@ describe.skipIf(!ctx)('hosted app: integrity and offline', () => {
     // The real bytes: the bad copy was never cached, so this load downloads that blob (and only what is missing).
     proxy.tamper.clear();
     await page.goto(app);
-    expect(await appReady(page), logs.join('\n')).toBe('true');
+    expect(await appReady(page), `${await appError(page)}\n${logs.join('\n')}`).toBe('true');
     expect(await page.getByTestId('error').isHidden()).toBe(true);
     expect(Number(await page.getByTestId('model').getAttribute('data-downloaded'))).toBeGreaterThanOrEqual(1);
     await page.evaluate(async () => {
@@ -88,7 +88,7 @@ describe.skipIf(!ctx)('hosted app: integrity and offline', () => {
     proxy.offline = true;
     const cut = proxy.requests.length;
     await page.reload();
-    expect(await appReady(page), logs.join('\n')).toBe('true');
+    expect(await appReady(page), `${await appError(page)}\n${logs.join('\n')}`).toBe('true');
     const model = page.getByTestId('model');
     expect(await model.getAttribute('data-offline')).toBe('true');
     expect(await model.getAttribute('data-downloaded')).toBe('0');

@@ -74,6 +74,11 @@ export async function newPage(context: BrowserContext): Promise<{ page: Page; lo
   return { page, logs };
 }
 
+/** What the app shows in its error line (empty when none): the reason when appReady says 'failed'. */
+export async function appError(page: Page): Promise<string> {
+  return (await page.getByTestId('error').textContent()) ?? '';
+}
+
 /** Wait until the app has loaded its ensemble (or failed to), and say which. */
 export async function appReady(page: Page, timeout = 120_000): Promise<'true' | 'failed'> {
   await page.waitForFunction(() => document.body.dataset['ready'] !== undefined, null, { timeout });
