@@ -37,24 +37,24 @@ export function splitTouching(mask: Mask, spec: SplitSpec, maps: SplitMaps = {})
   const seeds = new Uint8Array(n);
   const relief = new Float64Array(n);
   if (spec.method === 'contour-watershed') {
-    const contour = maps.contour;
-    if (!contour)
-      throw new QuorumInputError(
-        'missing',
-        'contour map',
-        'the contour-watershed split needs members with a contour output',
-      );
-    checkSameSize(mask, 'mask', contour, 'contour map');
+    const contour = requiredMap(
+      mask,
+      maps.contour,
+      'contour map',
+      'the contour-watershed split needs members with a contour output',
+    );
     for (let i = 0; i < n; i++) {
       const c = contour.data[i]!;
       seeds[i] = mask.data[i] !== 0 && c < spec.core ? 1 : 0;
       relief[i] = c;
     }
   } else if (spec.method === 'probability-watershed') {
-    const probability = maps.probability;
-    if (!probability)
-      throw new QuorumInputError('missing', 'probability map', 'the probability-watershed split needs it');
-    checkSameSize(mask, 'mask', probability, 'probability map');
+    const probability = requiredMap(
+      mask,
+      maps.probability,
+      'probability map',
+      'the probability-watershed split needs it',
+    );
     for (let i = 0; i < n; i++) {
       const p = probability.data[i]!;
       seeds[i] = mask.data[i] !== 0 && p >= spec.seed ? 1 : 0;
@@ -63,7 +63,19 @@ export function splitTouching(mask: Mask, spec: SplitSpec, maps: SplitMaps = {})
   } else {
     const distance = gaussianBlur(distanceTransform(mask), spec.sigma);
     const peaks = hMaxima(
-      spec.core === undefined ? distance : coreDistance(mask, spec, maps.probability),
+      spec.core === undefined
+        ? distance
+        : coreDistance(
+            mask,
+            requiredMap(
+              mask,
+              maps.probability,
+              'probability map',
+              'a distance watershed with a core level needs it',
+            ),
+            spec.core,
+            spec.sigma,
+          ),
       spec.h,
     );
     for (let i = 0; i < n; i++) {
@@ -90,20 +102,20 @@ export function splitTouching(mask: Mask, spec: SplitSpec, maps: SplitMaps = {})
   return relabelSequential(flooded);
 }
 
-/** The smoothed distance map of the mask's confident core: mask pixels whose probability exceeds `spec.core`. */
+/** `map`, checked present and of the mask's size; `why` says which split needs it. */
+function requiredMap(mask: Mask, map: ProbabilityMap | undefined, name: string, why: string): ProbabilityMap {
+  if (!map) throw new QuorumInputError('missing', name, why);
+  checkSameSize(mask, 'mask', map, name);
+  return map;
+}
+
+/** The smoothed distance map of the mask's confident core: mask pixels whose probability exceeds `core`. */
 function coreDistance(
   mask: Mask,
-  spec: { core?: number; sigma: number },
-  probability: ProbabilityMap | undefined,
+  probability: ProbabilityMap,
+  core: number,
+  sigma: number,
 ): ReturnType<typeof distanceTransform> {
-  if (!probability)
-    throw new QuorumInputError(
-      'missing',
-      'probability map',
-      'a distance watershed with a core level needs it',
-    );
-  checkSameSize(mask, 'mask', probability, 'probability map');
-  const core = spec.core!;
   const data = Uint8Array.from(mask.data, (m, i) => (m !== 0 && probability.data[i]! > core ? 1 : 0));
-  return gaussianBlur(distanceTransform({ width: mask.width, height: mask.height, data }), spec.sigma);
+  return gaussianBlur(distanceTransform({ width: mask.width, height: mask.height, data }), sigma);
 }
