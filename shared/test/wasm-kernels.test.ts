@@ -280,3 +280,124 @@ describe('copy kernels', () => {
     tf.dispose([a, b, empty, joined, left!, none!, right!, flags]);
   });
 });
+
+describe('reduction and pooling-gradient kernels', () => {
+  it.each([
+    [
+      [4, 6, 5, 8],
+      [0, 1, 2],
+    ],
+    [
+      [3, 7, 5],
+      [0, 1],
+    ],
+    [[9, 6], [0]],
+    [
+      [2, 3, 4, 5],
+      [-2, 0, 1],
+    ],
+    [
+      [2, 3, 4, 1],
+      [0, 1, 2],
+    ],
+    [
+      [2, 3, 4, 6],
+      [1, 2],
+    ],
+    [
+      [2, 3, 4, 6],
+      [0, 1, 2, 3],
+    ],
+  ])('Sum of %j over axes %j, with and without keepDims', async (shape, axes) => {
+    const values = randomValues(shape, 10);
+    for (const keepDims of [false, true]) {
+      await expectWasmMatchesCpu(() => tf.tidy(() => tf.sum(tf.tensor(values, shape), axes, keepDims)));
+    }
+  });
+
+  it('Sum keeps int32 exact (the stock kernel handles it)', async () => {
+    await tf.setBackend('wasm');
+    const s = tf.sum(tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2], 'int32'), [0, 1]);
+    expect(s.dtype).toBe('int32');
+    expect(await s.array()).toEqual([16, 20]);
+    s.dispose();
+  });
+
+  // Integer inputs make ties in most windows: the gradient must go to the same (first, row-major) maximum as on
+  // the CPU backend, or the error is of the order of the gradient itself.
+  const poolCases: [number[], number, number, 'same' | 'valid'][] = [
+    [[2, 8, 6, 3], 2, 2, 'valid'],
+    [[2, 7, 9, 3], 2, 2, 'valid'],
+    [[2, 7, 9, 3], 2, 2, 'same'],
+    [[1, 9, 7, 2], 3, 3, 'same'],
+    [[1, 9, 7, 2], 3, 2, 'same'],
+    [[3, 4, 4, 5], 1, 1, 'valid'],
+  ];
+  it.each(poolCases)(
+    'MaxPoolGrad for x %j, pool %i stride %i %s, with ties',
+    async (shape, size, stride, pad) => {
+      const ties = randomValues(shape, 11).map((v) => Math.round(v * 4));
+      const smooth = randomValues(shape, 12);
+      const pooled = tf.backend_util.computePool2DInfo(
+        shape as [number, number, number, number],
+        size,
+        stride,
+        1,
+        pad,
+      ).outShape;
+      const dy = randomValues(pooled, 13);
+      for (const values of [ties, smooth]) {
+        await expectWasmMatchesCpu(() =>
+          tf.tidy(() =>
+            tf.grad((x: tf.Tensor) =>
+              tf
+                .maxPool(x as tf.Tensor4D, size, stride, pad)
+                .mul(tf.tensor(dy, pooled))
+                .sum(),
+            )(tf.tensor(values, shape)),
+          ),
+        );
+      }
+    },
+  );
+
+  it('MaxPoolGrad gives no gradient to a window of NaN or -Infinity, as on the CPU backend', async () => {
+    const shape = [1, 2, 4, 1];
+    const values = [
+      Number.NaN,
+      Number.NaN,
+      Number.NEGATIVE_INFINITY,
+      1,
+      Number.NaN,
+      Number.NaN,
+      2,
+      Number.NaN,
+    ];
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await tf.setBackend(backend);
+      const g = tf.grad((x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid').sum())(
+        tf.tensor(values, shape),
+      );
+      expect(Array.from(await g.data())).toEqual([0, 0, 0, 0, 0, 0, 1, 0]);
+      g.dispose();
+    }
+  });
+
+  it('Identity shares its input data: a clone outlives its source, and nothing leaks', async () => {
+    await tf.setBackend('wasm');
+    const ids = tf.engine().backend.numDataIds();
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    expect(tf.engine().backend.numDataIds()).toBe(ids + 1);
+    x.dispose();
+    expect(await y.array()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    y.dispose();
+    expect(tf.engine().backend.numDataIds()).toBe(ids);
+    const words = tf.clone(tf.tensor1d(['a', 'b'], 'string'));
+    expect(await words.array()).toEqual(['a', 'b']);
+    tf.dispose(words);
+  });
+});

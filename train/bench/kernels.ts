@@ -206,6 +206,43 @@ async function kernelRows(stock: Map<string, tf.KernelConfig>): Promise<KernelRo
     );
     v.dispose();
   }
+
+  // The bias gradient (Sum over N, H, W), the max-pool gradient and Identity, on the U-Net's activations.
+  for (const [size, c] of [
+    [256, 8],
+    [128, 32],
+  ] as const) {
+    const a = tf.randomNormal([BATCH, size, size, c]);
+    const pooled = tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid');
+    const dy = tf.randomNormal(pooled.shape);
+    const shape = `${BATCH}x${size}x${size}x${c}`;
+    const stockName = 'stock tfjs-backend-wasm kernel';
+    const sumAttrs = { axis: [0, 1, 2], keepDims: false };
+    rows.push(
+      await kernelRow('Sum', `${shape} over N, H, W`, { x: a }, sumAttrs, {
+        name: stockName,
+        run: stockRun('Sum', { x: a }, sumAttrs),
+      }),
+    );
+    const poolInputs = { dy, input: a, output: pooled };
+    const poolAttrs = { filterSize: 2, strides: 2, pad: 'valid' };
+    rows.push(
+      await kernelRow('MaxPoolGrad', `${shape}, 2x2 stride 2`, poolInputs, poolAttrs, {
+        name: stockName,
+        run: stockRun('MaxPoolGrad', poolInputs, poolAttrs),
+      }),
+    );
+    rows.push(
+      await kernelRow(
+        'Identity',
+        shape,
+        { x: a },
+        {},
+        { name: stockName, run: stockRun('Identity', { x: a }, {}) },
+      ),
+    );
+    tf.dispose([a, pooled, dy]);
+  }
   return rows;
 }
 
@@ -266,7 +303,8 @@ async function trainStep(): Promise<Record<string, unknown>> {
     model: `U-Net base 16, depth 4, ${model.countParams()} parameters, batch norm, Conv2DTranspose upsampling`,
     input: `batch ${BATCH} of ${SIZE}x${SIZE}x1`,
     ours_ms,
-    previous: 'only Conv2DBackpropFilter added; stock Conv2DBackpropInput, Concat, SplitV, Tile',
+    previous:
+      'only Conv2DBackpropFilter added; stock Conv2DBackpropInput, Concat, SplitV, Tile, Identity, Sum, MaxPoolGrad',
     previous_ms: filterGradientOnly_ms,
     speedup: round(filterGradientOnly_ms / ours_ms),
     predict_ms: forward_ms,
@@ -279,10 +317,16 @@ async function trainStep(): Promise<Record<string, unknown>> {
 async function main(): Promise<void> {
   await import('@tensorflow/tfjs-backend-wasm');
   const stock = new Map(
-    ['Conv2DBackpropInput', 'Concat', 'SplitV', 'Tile', 'Conv3DBackpropFilterV2'].map((name) => [
-      name,
-      tf.getKernel(name, 'wasm')!,
-    ]),
+    [
+      'Conv2DBackpropInput',
+      'Concat',
+      'SplitV',
+      'Tile',
+      'Identity',
+      'Sum',
+      'MaxPoolGrad',
+      'Conv3DBackpropFilterV2',
+    ].map((name) => [name, tf.getKernel(name, 'wasm')!]),
   );
   const selection = await selectBackend('wasm');
   const kernels = await kernelRows(stock);

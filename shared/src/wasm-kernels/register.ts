@@ -3,7 +3,10 @@ import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '
 import { makeConcatConfig } from './concat';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input';
+import { makeIdentityConfig } from './identity';
+import { makeMaxPoolGradConfig } from './max-pool-grad';
 import { makeSplitVConfig } from './split-v';
+import { makeSumConfig } from './sum';
 import { makeTileConfig } from './tile';
 
 /** Kernels this module adds to the WASM backend (it has none of its own for these). */
@@ -15,6 +18,9 @@ const OVERRIDES: ReadonlyArray<[string, (original: KernelConfig) => KernelConfig
   ['Concat', makeConcatConfig],
   ['SplitV', makeSplitVConfig],
   ['Tile', makeTileConfig],
+  ['Identity', makeIdentityConfig],
+  ['Sum', makeSumConfig],
+  ['MaxPoolGrad', makeMaxPoolGradConfig],
 ];
 
 /** The stock kernels replaced while ours are registered, by kernel name. */
@@ -34,7 +40,8 @@ function replace(config: KernelConfig): void {
 
 /**
  * Makes the WASM backend able to train conv nets, and fast at it: adds `Conv2DBackpropFilter` and replaces
- * `Conv2DBackpropInput`, `Concat`, `SplitV` and `Tile` with XNNPACK- or memmove-based versions. Idempotent;
+ * `Conv2DBackpropInput`, `Concat`, `SplitV` and `Tile` with XNNPACK- or memmove-based versions, `Identity` with
+ * a shared reference, and `Sum` over leading axes and non-overlapping `MaxPoolGrad` with single heap passes. Idempotent;
  * works before or after the backend is initialised (the replacements keep the originals' setup functions).
  */
 export function registerFastWasmKernels(): void {
