@@ -369,7 +369,16 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
       bboxWidth: 1,
       bboxHeight: 1,
       meanIntensity,
+      integratedIntensity: meanIntensity === null ? null : meanIntensity * area,
       meanUncertainty: null,
+      equivalentDiameter: Math.sqrt((4 * area) / Math.PI),
+      perimeter: 4,
+      circularity: 0.8,
+      majorAxisLength: 1,
+      minorAxisLength: 1,
+      eccentricity: 0,
+      orientation: 0,
+      touchesBorder: 0 as const,
     });
     const rows = [row(1, 30, 5), row(2, 10, null), row(3, 30, 2), row(4, 20, 9)];
     expect(sortRows(rows, 'area', 'ascending').map((r) => r.id)).toEqual([2, 4, 1, 3]);

@@ -22,26 +22,47 @@ import {
 const ref = loadReference('postprocess.json');
 
 /**
- * Integers (ids, areas, boxes) must match exactly. Centroids and means within 1e-9: both sides sum the same
- * float64-exact inputs (coordinates; float maps of k / 2^m) in float64, in different orders, so they differ
- * only by rounding, about 1e-16 relative for these sizes; 1e-9 leaves room without hiding a wrong pixel
- * (one pixel more or less moves a mean of at most a few hundred pixels by more than 1e-4).
+ * Integers (ids, areas, boxes, the border flag) must match exactly. Centroids, means, sums, diameters and
+ * perimeters within 1e-9: both sides sum the same float64-exact inputs (coordinates; float maps of k / 2^m) in
+ * float64, in different orders, so they differ only by rounding, about 1e-16 relative for these sizes; 1e-9
+ * leaves room without hiding a wrong pixel (one pixel more or less moves a mean of at most a few hundred pixels by
+ * more than 1e-4, a perimeter by at least 0.2). The ellipse (axes, eccentricity) within 1e-6: an eigenvalue near
+ * zero is square-rooted, which turns 1e-16 into 1e-8. The orientation only where the ellipse has a major axis
+ * (eigenvalues apart by 1e-6 relative), within 1e-6 degrees, modulo 180.
  */
 function expectRows(actual: ObjectRow[], expected: RowArray[]): void {
   expect(actual.length).toBe(expected.length);
+  const exact = ['id', 'area', 'bboxX', 'bboxY', 'bboxWidth', 'bboxHeight', 'touchesBorder'] as const;
+  const close9 = [
+    'centroidX',
+    'centroidY',
+    'meanIntensity',
+    'meanUncertainty',
+    'integratedIntensity',
+    'equivalentDiameter',
+    'perimeter',
+    'circularity',
+  ] as const;
+  const close6 = ['majorAxisLength', 'minorAxisLength', 'eccentricity'] as const;
   actual.forEach((row, i) => {
     const want = toRow(expected[i]!);
-    const { centroidX, centroidY, meanIntensity, meanUncertainty, ...ints } = row;
-    const { centroidX: wx, centroidY: wy, meanIntensity: wi, meanUncertainty: wu, ...wantInts } = want;
-    expect(ints).toEqual(wantInts);
-    expect(centroidX).toBeCloseTo(wx, 9);
-    expect(centroidY).toBeCloseTo(wy, 9);
-    for (const [a, b] of [
-      [meanIntensity, wi],
-      [meanUncertainty, wu],
+    for (const k of exact) expect(row[k], `${k} of object ${want.id}`).toBe(want[k]);
+    for (const [keys, tolerance] of [
+      [close9, 1e-9],
+      [close6, 1e-6],
     ] as const) {
-      if (b === null) expect(a).toBeNull();
-      else expect(Math.abs(a! - b)).toBeLessThan(1e-9);
+      for (const k of keys) {
+        const a = row[k];
+        const b = want[k];
+        if (b === null) expect(a, `${k} of object ${want.id}`).toBeNull();
+        else expect(Math.abs(a! - b), `${k} of object ${want.id}: ${a} vs ${b}`).toBeLessThan(tolerance);
+      }
+    }
+    const l1 = want.majorAxisLength ** 2;
+    const l2 = want.minorAxisLength ** 2;
+    if (l1 > 0 && (l1 - l2) / l1 > 1e-6) {
+      const d = Math.abs(row.orientation - want.orientation) % 180;
+      expect(Math.min(d, 180 - d), `orientation of object ${want.id}`).toBeLessThan(1e-6);
     }
   });
 }
@@ -60,12 +81,31 @@ describe('reference fixtures', () => {
       'bboxHeight',
       'meanIntensity',
       'meanUncertainty',
+      'integratedIntensity',
+      'equivalentDiameter',
+      'perimeter',
+      'majorAxisLength',
+      'minorAxisLength',
+      'eccentricity',
+      'orientationRadians',
+      'touchesBorder',
     ]);
     // Cases where the connectivities and the fill really differ, so the comparisons below can fail.
     expect(ref.masks.some((c) => c.label4.count > c.label8.count)).toBe(true);
     expect(ref.masks.some((c) => c.filled !== c.mask)).toBe(true);
     expect(ref.masks.some((c) => c.removed4 !== c.removed8)).toBe(true);
     expect(ref.pipelines.some((c) => c.exactlyAtThreshold > 0)).toBe(true);
+    // Shape columns with something to compare: objects on and off the edge, real perimeters, tilted ellipses.
+    const rows = [...ref.masks.flatMap((c) => c.objects8), ...ref.pipelines.flatMap((c) => c.objects)].map(
+      toRow,
+    );
+    expect(rows.filter((r) => r.touchesBorder === 1).length).toBeGreaterThan(5);
+    expect(rows.filter((r) => r.touchesBorder === 0).length).toBeGreaterThan(5);
+    expect(rows.filter((r) => r.perimeter > 10).length).toBeGreaterThan(10);
+    expect(
+      rows.filter((r) => r.majorAxisLength > 1.01 * r.minorAxisLength && Math.abs(r.orientation) % 90 > 5)
+        .length,
+    ).toBeGreaterThan(10);
   });
 });
 
@@ -102,7 +142,7 @@ describe.each(ref.masks)('mask $name against scikit-image', (c) => {
     expect(Array.from(small.data)).toEqual(want);
   });
 
-  it('measures objects as regionprops (area, centroid, bbox, mean_intensity of two maps)', () => {
+  it('measures objects as regionprops (area, centroid, bbox, intensity mean and sum, perimeter, ellipse, edge)', () => {
     const labels = toLabels(c.label8.labels, c.width, c.height);
     const rows = objectTable(labels, {
       intensity: toFloatMap(c.intensity, c.width, c.height),

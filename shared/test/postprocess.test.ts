@@ -8,6 +8,7 @@ import {
   labelComponents,
   labelsToMask,
   type Mask,
+  OBJECT_COLUMNS,
   objectsToCsv,
   objectTable,
   postprocess,
@@ -307,11 +308,48 @@ describe('objectTable', () => {
     data: Float32Array.of(0.5, 0.25, 0, 0, 1, 0, 0, 0.75, 0, 0, 0, 0.25),
   };
 
+  it('measures shape in the documented conventions: a disc is round, a bar has its angle, edges are flagged', () => {
+    const w = 64;
+    const data = new Uint32Array(w * w);
+    for (let y = 0; y < w; y++) {
+      for (let x = 0; x < w; x++) {
+        // 1: a disc of radius 10 at (20, 20). 2: a 30 x 4 bar through (44, 44) at 30 degrees counter-clockwise
+        // from x as displayed, i.e. rising to the right (y runs down). 3: a square in the bottom-left corner.
+        const [u, v] = [x - 44, -(y - 44)];
+        const along = u * Math.cos(Math.PI / 6) + v * Math.sin(Math.PI / 6);
+        const across = -u * Math.sin(Math.PI / 6) + v * Math.cos(Math.PI / 6);
+        if ((x - 20) ** 2 + (y - 20) ** 2 <= 100) data[y * w + x] = 1;
+        else if (Math.abs(along) <= 15 && Math.abs(across) <= 2) data[y * w + x] = 2;
+        else if (x < 5 && y >= w - 5) data[y * w + x] = 3;
+      }
+    }
+    const [disc, bar, corner] = objectTable({ width: w, height: w, data });
+    expect(disc!.eccentricity).toBeLessThan(0.05);
+    expect(disc!.circularity!).toBeGreaterThan(0.9);
+    expect(disc!.circularity!).toBeLessThan(1.1);
+    expect(disc!.equivalentDiameter).toBeCloseTo(Math.sqrt((4 * disc!.area) / Math.PI), 12);
+    expect(disc!.touchesBorder).toBe(0);
+    expect(bar!.orientation).toBeGreaterThan(28);
+    expect(bar!.orientation).toBeLessThan(32);
+    expect(bar!.majorAxisLength / bar!.minorAxisLength).toBeGreaterThan(5);
+    expect(bar!.circularity!).toBeLessThan(0.6);
+    expect(bar!.touchesBorder).toBe(0);
+    expect(corner!.touchesBorder).toBe(1);
+    // Mirroring the image top to bottom turns the bar to -30 degrees.
+    const flipped = new Uint32Array(w * w);
+    for (let y = 0; y < w; y++) flipped.set(data.subarray((w - 1 - y) * w, (w - y) * w), y * w);
+    const mirroredBar = objectTable({ width: w, height: w, data: flipped }).find(
+      (r) => r.area === bar!.area,
+    )!;
+    expect(mirroredBar.orientation).toBeCloseTo(-bar!.orientation, 9);
+  });
+
   it('measures area, centroid (pixel centres at integers), bbox and means; null means without maps', () => {
     const rows = objectTable(l, { intensity });
     expect(rows).toHaveLength(2);
     // id 1: pixels (0,0) (1,0) (0,1): centroid x = (0+1+0)/3, y = (0+0+1)/3; mean = (0.5+0.25+1)/3.
-    expect(rows[0]).toEqual({
+    const { orientation, majorAxisLength, minorAxisLength, eccentricity, ...rest } = rows[0]!;
+    expect(rest).toEqual({
       id: 1,
       area: 3,
       centroidX: 1 / 3,
@@ -321,8 +359,21 @@ describe('objectTable', () => {
       bboxWidth: 2,
       bboxHeight: 2,
       meanIntensity: 1.75 / 3,
+      integratedIntensity: 1.75,
       meanUncertainty: null,
+      equivalentDiameter: Math.sqrt(12 / Math.PI),
+      // Corner pixel (0,0): straight neighbours right and down, code 5, length 1; (1,0) and (0,1): one straight
+      // and one diagonal neighbour, code 13, (1 + sqrt 2) / 2 each.
+      perimeter: 2 + Math.SQRT2,
+      circularity: (12 * Math.PI) / (2 + Math.SQRT2) ** 2,
+      touchesBorder: 1,
     });
+    // var(x) = var(y) = 2/9, cov = -1/9: eigenvalues 1/3 and 1/9; the major axis runs from (1,0) down-left to
+    // (0,1), 45 degrees counter-clockwise from x as displayed.
+    expect(majorAxisLength).toBeCloseTo(4 / Math.sqrt(3), 12);
+    expect(minorAxisLength).toBeCloseTo(4 / 3, 12);
+    expect(eccentricity).toBeCloseTo(Math.sqrt(2 / 3), 12);
+    expect(orientation).toBeCloseTo(45, 12);
     // id 2: pixels (3,1) (3,2): centroid (3, 1.5), box 1 wide 2 high at (3,1); mean (0.75+0.25)/2.
     expect(rows[1]).toMatchObject({ id: 2, area: 2, centroidX: 3, centroidY: 1.5, bboxX: 3, bboxY: 1 });
     expect(rows[1]).toMatchObject({ bboxWidth: 1, bboxHeight: 2, meanIntensity: 0.5 });
@@ -382,20 +433,25 @@ describe('objectsToCsv', () => {
   it('writes a header, fixed decimals, empty fields for null, CRLF after every record', () => {
     // Row 2's mean is (0.75 - 0.75) / 2 = 0, and row 1's 1.75 / 3 = 0.58333 -> 0.583.
     expect(objectsToCsv(rows)).toBe(
-      'id,area,centroidX,centroidY,bboxX,bboxY,bboxWidth,bboxHeight,meanIntensity,meanUncertainty\r\n' +
-        '1,3,0.333,0.333,0,0,2,2,0.583,\r\n' +
-        '2,2,3.000,1.500,3,1,1,2,0.000,\r\n',
+      'id,area,centroidX,centroidY,bboxX,bboxY,bboxWidth,bboxHeight,meanIntensity,meanUncertainty,' +
+        'integratedIntensity,equivalentDiameter,perimeter,circularity,majorAxisLength,minorAxisLength,' +
+        'eccentricity,orientation,touchesBorder\r\n' +
+        '1,3,0.333,0.333,0,0,2,2,0.583,,1.750,1.954,3.414,3.234,2.309,1.333,0.816,45.000,1\r\n' +
+        // A two-pixel line: perimeter 0 (scikit-image's rule for line ends), so no circularity.
+        '2,2,3.000,1.500,3,1,1,2,0.000,,0.000,1.596,0.000,,2.000,0.000,1.000,90.000,1\r\n',
     );
-    expect(objectsToCsv(rows, { decimals: 1 }).split('\r\n')[1]).toBe('1,3,0.3,0.3,0,0,2,2,0.6,');
+    expect(objectsToCsv(rows, { decimals: 1 }).split('\r\n')[1]).toBe(
+      '1,3,0.3,0.3,0,0,2,2,0.6,,1.8,2.0,3.4,3.2,2.3,1.3,0.8,45.0,1',
+    );
   });
 
   it('quotes an image name with a comma or quote (RFC 4180), and writes no "-0"', () => {
     const csv = objectsToCsv([{ ...rows[1]!, meanIntensity: -0.0001 }], { image: 'plate 1, "A".tif' });
     expect(csv.split('\r\n')[0]!.startsWith('image,id,')).toBe(true);
-    expect(csv.split('\r\n')[1]).toBe('"plate 1, ""A"".tif",2,2,3.000,1.500,3,1,1,2,0.000,');
-    expect(objectsToCsv([], { image: 'plain.tif' })).toBe(
-      'image,id,area,centroidX,centroidY,bboxX,bboxY,bboxWidth,bboxHeight,meanIntensity,meanUncertainty\r\n',
+    expect(csv.split('\r\n')[1]).toBe(
+      '"plate 1, ""A"".tif",2,2,3.000,1.500,3,1,1,2,0.000,,0.000,1.596,0.000,,2.000,0.000,1.000,90.000,1',
     );
+    expect(objectsToCsv([], { image: 'plain.tif' })).toBe(`image,${OBJECT_COLUMNS.join(',')}\r\n`);
   });
 
   it('rejects an impossible number of decimals', () => {

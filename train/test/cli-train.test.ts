@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { decodeImage, manifestFiles, parseManifest } from '@quorum/shared';
+import { decodeImage, manifestFiles, OBJECT_COLUMNS, parseManifest } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli';
 import { MIN_AREA_CANDIDATES, SPLIT_CANDIDATES } from '../src/ensemble/tune-split';
@@ -102,9 +102,7 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const src = decodeImage(new Uint8Array(readFileSync(image)));
     expect([mask.width, mask.height]).toEqual([src.width, src.height]);
     const csv = readFileSync(join(segOut, readdirSync(segOut).find((f) => f.endsWith('.csv'))!), 'utf8');
-    expect(csv.split('\r\n')[0]).toBe(
-      'id,area,centroidX,centroidY,bboxX,bboxY,bboxWidth,bboxHeight,meanIntensity,meanUncertainty',
-    );
+    expect(csv.split('\r\n')[0]).toBe(OBJECT_COLUMNS.join(','));
 
     // A tampered weight file is refused by name.
     const { writeFileSync } = await import('node:fs');

@@ -4,18 +4,50 @@ import type { ObjectRow } from '@quorum/shared';
 interface Column {
   key: keyof ObjectRow;
   label: string;
-  digits: number;
+  /** Decimals shown; or a formatter for columns that are not plain numbers. */
+  digits: number | ((v: number) => string);
+  /** Header tooltip: what the column measures, where the label alone is ambiguous. */
+  title?: string;
 }
 
+// The screen shows what a quick look needs; the CSV download has every measurement (OBJECT_COLUMNS).
 const COLUMNS: readonly Column[] = [
   { key: 'id', label: 'id', digits: 0 },
   { key: 'area', label: 'area (px)', digits: 0 },
   { key: 'centroidX', label: 'x', digits: 1 },
   { key: 'centroidY', label: 'y', digits: 1 },
-  { key: 'bboxWidth', label: 'width', digits: 0 },
-  { key: 'bboxHeight', label: 'height', digits: 0 },
+  {
+    key: 'equivalentDiameter',
+    label: 'diameter (px)',
+    digits: 1,
+    title: 'diameter of the disc of equal area',
+  },
+  {
+    key: 'circularity',
+    label: 'circularity',
+    digits: 2,
+    title: '4 pi area / perimeter squared: 1 for a disc (small objects can exceed 1)',
+  },
+  {
+    key: 'eccentricity',
+    label: 'eccentricity',
+    digits: 2,
+    title: 'of the ellipse with the same second moments: 0 round, towards 1 elongated',
+  },
   { key: 'meanIntensity', label: 'mean intensity', digits: 1 },
+  {
+    key: 'integratedIntensity',
+    label: 'integrated intensity',
+    digits: 0,
+    title: 'sum of the raw image over the object',
+  },
   { key: 'meanUncertainty', label: 'mean uncertainty', digits: 3 },
+  {
+    key: 'touchesBorder',
+    label: 'on edge',
+    digits: (v) => (v === 1 ? 'yes' : ''),
+    title: 'touches the image edge, so it may be cut off',
+  },
 ];
 
 export type SortDirection = 'ascending' | 'descending';
@@ -63,6 +95,7 @@ export class ObjectTable {
       const button = doc.createElement('button');
       button.type = 'button';
       button.textContent = c.label;
+      if (c.title !== undefined) button.title = c.title;
       button.addEventListener('click', () => this.sortBy(c.key));
       th.append(button);
       tr.append(th);
@@ -74,7 +107,7 @@ export class ObjectTable {
       for (const c of COLUMNS) {
         const td = doc.createElement('td');
         const v = row[c.key];
-        td.textContent = v === null ? '' : v.toFixed(c.digits);
+        td.textContent = v === null ? '' : typeof c.digits === 'number' ? v.toFixed(c.digits) : c.digits(v);
         r.append(td);
       }
       body.append(r);

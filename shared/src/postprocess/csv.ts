@@ -2,7 +2,7 @@ import { QuorumInputError } from '../errors';
 import type { ObjectRow } from './objects';
 
 export interface CsvOptions {
-  /** Digits after the decimal point for the non-integer columns (centroids, means). Default 3. */
+  /** Digits after the decimal point for the non-integer columns (centroids, means, shape). Default 3. */
   decimals?: number;
   /** When given, a leading `image` column with this value on every row, to concatenate tables of many images. */
   image?: string;
@@ -20,6 +20,15 @@ export const OBJECT_COLUMNS = [
   'bboxHeight',
   'meanIntensity',
   'meanUncertainty',
+  'integratedIntensity',
+  'equivalentDiameter',
+  'perimeter',
+  'circularity',
+  'majorAxisLength',
+  'minorAxisLength',
+  'eccentricity',
+  'orientation',
+  'touchesBorder',
 ] as const satisfies readonly (keyof ObjectRow)[];
 
 const FRACTIONAL: ReadonlySet<string> = new Set([
@@ -27,6 +36,14 @@ const FRACTIONAL: ReadonlySet<string> = new Set([
   'centroidY',
   'meanIntensity',
   'meanUncertainty',
+  'integratedIntensity',
+  'equivalentDiameter',
+  'perimeter',
+  'circularity',
+  'majorAxisLength',
+  'minorAxisLength',
+  'eccentricity',
+  'orientation',
 ]);
 
 /**

@@ -1,5 +1,6 @@
 import { indexLabels } from './label-index';
 import { checkMap, checkSameSize, type FloatMap, type LabelImage } from './map2d';
+import { centralMoments, equivalentEllipse, perimeters } from './shape';
 
 /**
  * One row per object. Coordinates are in pixels with pixel (x, y)'s centre at (x, y), so the centroid is the
@@ -20,8 +21,24 @@ export interface ObjectRow {
   bboxHeight: number;
   /** Mean of the intensity map over the object's pixels; null when no intensity map was given. */
   meanIntensity: number | null;
+  /** Sum of the intensity map over the object's pixels (a nucleus' DNA content, in raw image units); null without it. */
+  integratedIntensity: number | null;
   /** Mean of the uncertainty map over the object's pixels; null when no uncertainty map was given. */
   meanUncertainty: number | null;
+  /** Diameter of the disc with the same area: sqrt(4 area / pi). */
+  equivalentDiameter: number;
+  /** Digital perimeter as scikit-image's `perimeter` (shape.ts); 0 for a single pixel or a one-pixel line. */
+  perimeter: number;
+  /** 4 pi area / perimeter^2: 1 for a disc, smaller for ragged or elongated shapes; null when the perimeter is 0. */
+  circularity: number | null;
+  /** Axes of the ellipse with the same second moments (shape.ts `equivalentEllipse`). */
+  majorAxisLength: number;
+  minorAxisLength: number;
+  eccentricity: number;
+  /** Major axis angle from the x axis, degrees counter-clockwise as displayed, in (-90, 90]. */
+  orientation: number;
+  /** 1 when the object has a pixel on the image's edge (so it may be cut off and its size understated), else 0. */
+  touchesBorder: 0 | 1;
 }
 
 export interface ObjectMaps {
@@ -57,37 +74,44 @@ export function objectTable(labels: LabelImage, maps: ObjectMaps = {}): ObjectRo
       if (y > maxY[s]!) maxY[s] = y;
     }
   }
-  const intensity = maps.intensity ? meansPerObject(slots, k, areas, maps.intensity.data) : null;
-  const uncertainty = maps.uncertainty ? meansPerObject(slots, k, areas, maps.uncertainty.data) : null;
+  const intensity = maps.intensity ? sumsPerObject(slots, k, maps.intensity.data) : null;
+  const uncertainty = maps.uncertainty ? sumsPerObject(slots, k, maps.uncertainty.data) : null;
+  const centroidX = sumX.map((v, s) => v / areas[s]!);
+  const centroidY = sumY.map((v, s) => v / areas[s]!);
+  const moments = centralMoments(slots, w, areas, centroidX, centroidY);
+  const perimeter = perimeters(slots, w, labels.height, k);
   const rows: ObjectRow[] = [];
   for (let s = 0; s < k; s++) {
+    const area = areas[s]!;
+    const p = perimeter[s]!;
     rows.push({
       id: ids[s]!,
-      area: areas[s]!,
-      centroidX: sumX[s]! / areas[s]!,
-      centroidY: sumY[s]! / areas[s]!,
+      area,
+      centroidX: centroidX[s]!,
+      centroidY: centroidY[s]!,
       bboxX: minX[s]!,
       bboxY: minY[s]!,
       bboxWidth: maxX[s]! - minX[s]! + 1,
       bboxHeight: maxY[s]! - minY[s]! + 1,
-      meanIntensity: intensity ? intensity[s]! : null,
-      meanUncertainty: uncertainty ? uncertainty[s]! : null,
+      meanIntensity: intensity ? intensity[s]! / area : null,
+      integratedIntensity: intensity ? intensity[s]! : null,
+      meanUncertainty: uncertainty ? uncertainty[s]! / area : null,
+      equivalentDiameter: Math.sqrt((4 * area) / Math.PI),
+      perimeter: p,
+      circularity: p > 0 ? (4 * Math.PI * area) / (p * p) : null,
+      ...equivalentEllipse(moments.xx[s]!, moments.yy[s]!, moments.xy[s]!),
+      touchesBorder:
+        minX[s] === 0 || minY[s] === 0 || maxX[s] === w - 1 || maxY[s] === labels.height - 1 ? 1 : 0,
     });
   }
   return rows;
 }
 
-function meansPerObject(
-  slots: Int32Array,
-  k: number,
-  areas: Uint32Array,
-  values: Float32Array,
-): Float64Array {
+function sumsPerObject(slots: Int32Array, k: number, values: Float32Array): Float64Array {
   const sums = new Float64Array(k);
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i]!;
     if (s >= 0) sums[s]! += values[i]!;
   }
-  for (let s = 0; s < k; s++) sums[s]! /= areas[s]!;
   return sums;
 }
