@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { OBJECT_COLUMNS, objectTable, PHYSICAL_COLUMNS, type PixelSize } from '@quorum/shared';
 import { type EnsembleManifest, manifestFiles, parseManifest } from '@quorum/shared/manifest';
 import { describe, expect, it } from 'vitest';
 import { appConfig } from '../client/src/app/config';
 import { defaultBatchSize, GPU_ACTIVATION_BUDGET, MAX_GPU_BATCH } from '../client/src/engine/batch-size';
 import { sha256Hex } from '../client/src/engine/digest';
+import { exportResult } from '../client/src/engine/exports';
 import { BackendRunError, runWithFallback } from '../client/src/engine/fallback';
 import { guardedRunner } from '../client/src/engine/guarded-runner';
+import { decodeInput } from '../client/src/engine/input';
 import {
   IntegrityError,
   loadEnsembleFiles,
@@ -386,5 +389,48 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
     expect(sortRows(rows, 'meanIntensity', 'ascending').map((r) => r.id)).toEqual([3, 1, 4, 2]);
     expect(stemOf('C:\\data\\cells.ome.tif')).toBe('cells.ome');
     expect(stemOf('.png')).toBe('.png');
+  });
+});
+
+describe('pixel size: from the file or the caller, into the objects CSV', () => {
+  const imagej = new Uint8Array(
+    readFileSync(join(import.meta.dirname, '../shared/test/fixtures/images/tiff-imagej-um.tif')),
+  );
+
+  it("takes the file's calibration, lets the caller override it, and refuses a nonsensical one", () => {
+    expect(decodeInput({ kind: 'file', bytes: imagej, name: 'a.tif' }, {}).pixelSize).toMatchObject({
+      source: 'imagej',
+    });
+    expect(decodeInput({ kind: 'file', bytes: imagej, name: 'a.tif' }, { pixelSize: 0.1 }).pixelSize).toEqual(
+      {
+        x: 0.1,
+        y: 0.1,
+        source: 'user',
+      },
+    );
+    expect(() => decodeInput({ kind: 'file', bytes: imagej, name: 'a.tif' }, { pixelSize: -1 })).toThrow(
+      /pixelSize: is -1/,
+    );
+  });
+
+  it('writes physical columns only when the result has a pixel size', () => {
+    const labels = Uint32Array.of(1, 1, 0, 0);
+    const objects = objectTable({ width: 2, height: 2, data: labels });
+    const base = {
+      width: 2,
+      height: 2,
+      count: 1,
+      mask: Uint8Array.of(1, 1, 0, 0),
+      labels,
+      probability: new Float32Array(4),
+      uncertainty: new Float32Array(4),
+      objects,
+    };
+    const csv = (r: typeof base & { pixelSize?: PixelSize }) =>
+      new TextDecoder().decode(exportResult(r, 'objects-csv', 'x').bytes).split('\r\n')[0]!;
+    expect(csv(base)).toBe(OBJECT_COLUMNS.join(','));
+    expect(csv({ ...base, pixelSize: { x: 0.5, y: 0.5, source: 'imagej' } })).toBe(
+      `${OBJECT_COLUMNS.join(',')},${PHYSICAL_COLUMNS.join(',')}`,
+    );
   });
 });

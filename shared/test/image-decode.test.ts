@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { channelsIdentical, countPages, decodeImage, type RasterImage, toSingleChannel } from '../src/image';
+import {
+  channelsIdentical,
+  countPages,
+  decodeImage,
+  formatPixelSize,
+  omePixelSize,
+  type RasterImage,
+  toSingleChannel,
+} from '../src/image';
 import {
   bits,
   fixture,
@@ -195,3 +203,63 @@ describe('decodeImage: bundled dsb2018-fluo samples', () => {
     expect(labels.size).toBe(row.nuclei + 1); // background and 1..N
   });
 });
+
+describe('pixel size metadata (fixtures written by tifffile, as ImageJ and OME-TIFF writers do)', () => {
+  it.each([
+    ['tiff-imagej-um.tif', 0.325, 0.325, 'imagej'],
+    ['tiff-imagej-micron-aniso.tif', 0.2, 0.5, 'imagej'],
+    ['tiff-ome.ome.tif', 0.65, 0.65, 'ome-xml'],
+    ['tiff-ome-nm.ome.tif', 0.108, 0.108, 'ome-xml'],
+    ['tiff-res-cm.tif', 0.5, 0.5, 'tiff'],
+  ])('%s: %f x %f um from %s', (name, x, y, source) => {
+    const size = decode(name).pixelSize!;
+    expect(size.source).toBe(source);
+    expect(size.x).toBeCloseTo(x, 8);
+    expect(size.y).toBeCloseTo(y, 8);
+  });
+
+  it('takes no pixel size from an inch resolution (a print density), from files without one, or from PNG', () => {
+    expect(decode('tiff-res-inch.tif').pixelSize).toBeUndefined();
+    expect(decode('tiff-u16-lzw.tif').pixelSize).toBeUndefined();
+    expect(decode('png-gray16.png').pixelSize).toBeUndefined();
+  });
+
+  it('ignores implausible or malformed calibration instead of failing the decode', () => {
+    // XResolution's denominator set to 0: the image still decodes, without a pixel size.
+    const bytes = fixture('tiff-res-cm.tif');
+    const { at, le } = tiffEntryValue(bytes, 282);
+    const broken = bytes.slice();
+    new DataView(broken.buffer).setUint32(at + 4, 0, le);
+    const img = decodeImage(broken, { name: 'broken.tif' });
+    expect(img.width).toBe(W);
+    expect(img.pixelSize).toBeUndefined();
+    expect(omePixelSize('<OME><Image><Pixels PhysicalSizeX="0" SizeX="4"/></Image></OME>')).toBeUndefined();
+    expect(
+      omePixelSize('<OME><Pixels PhysicalSizeX="2.5" PhysicalSizeXUnit="parsec"/></OME>'),
+    ).toBeUndefined();
+    expect(
+      omePixelSize('<ome:Pixels PhysicalSizeX="0.1" PhysicalSizeY="0.2" PhysicalSizeYUnit="nm"/>'),
+    ).toEqual({
+      x: 0.1,
+      y: 0.0002,
+      source: 'ome-xml',
+    });
+  });
+
+  it('formats a size for messages', () => {
+    expect(formatPixelSize({ x: 0.325, y: 0.325, source: 'imagej' })).toBe('0.325 um (ImageJ metadata)');
+    expect(formatPixelSize({ x: 0.2, y: 0.5, source: 'user' })).toBe('0.2 x 0.5 um (given)');
+  });
+});
+
+/** File offset of the value of the first `tag` entry of the first directory, resolving an offset-stored value. */
+function tiffEntryValue(bytes: Uint8Array, tag: number): { at: number; le: boolean } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = bytes[0] === 0x49;
+  const ifd = view.getUint32(4, le);
+  for (let i = 0; i < view.getUint16(ifd, le); i++) {
+    const e = ifd + 2 + i * 12;
+    if (view.getUint16(e, le) === tag) return { at: view.getUint32(e + 8, le), le };
+  }
+  throw new Error(`tag ${tag} not found`);
+}

@@ -11,6 +11,7 @@ import {
   OBJECT_COLUMNS,
   objectsToCsv,
   objectTable,
+  PHYSICAL_COLUMNS,
   postprocess,
   relabelSequential,
   removeSmallObjects,
@@ -443,6 +444,16 @@ describe('objectsToCsv', () => {
     expect(objectsToCsv(rows, { decimals: 1 }).split('\r\n')[1]).toBe(
       '1,3,0.3,0.3,0,0,2,2,0.6,,1.8,2.0,3.4,3.2,2.3,1.3,0.8,45.0,1',
     );
+  });
+
+  it('adds physical columns for a pixel size: area in um^2, lengths in um only for square pixels', () => {
+    const square = objectsToCsv(rows, { pixelSize: { x: 0.5, y: 0.5 } }).split('\r\n');
+    expect(square[0]).toBe(`${OBJECT_COLUMNS.join(',')},${PHYSICAL_COLUMNS.join(',')}`);
+    // Row 1: area 3 px -> 0.75 um^2; diameter 1.954 px, perimeter 2 + sqrt 2, axes 4/sqrt 3 and 4/3 px, times 0.5.
+    expect(square[1]!.endsWith(',0.750,0.977,1.707,1.155,0.667')).toBe(true);
+    const aniso = objectsToCsv(rows, { pixelSize: { x: 0.2, y: 0.5 } }).split('\r\n');
+    expect(aniso[1]!.endsWith(',0.300,,,,')).toBe(true);
+    expect(() => objectsToCsv(rows, { pixelSize: { x: 0, y: 1 } })).toThrow(/pixelSize/);
   });
 
   it('quotes an image name with a comma or quote (RFC 4180), and writes no "-0"', () => {

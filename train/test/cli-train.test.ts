@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { decodeImage, manifestFiles, OBJECT_COLUMNS, parseManifest } from '@quorum/shared';
+import { decodeImage, manifestFiles, OBJECT_COLUMNS, PHYSICAL_COLUMNS, parseManifest } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli';
 import { MIN_AREA_CANDIDATES, SPLIT_CANDIDATES } from '../src/ensemble/tune-split';
@@ -103,6 +103,35 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     expect([mask.width, mask.height]).toEqual([src.width, src.height]);
     const csv = readFileSync(join(segOut, readdirSync(segOut).find((f) => f.endsWith('.csv'))!), 'utf8');
     expect(csv.split('\r\n')[0]).toBe(OBJECT_COLUMNS.join(','));
+
+    // With a pixel size, the same objects get physical columns: area 0.25 um^2 per pixel.
+    const calibrated = tmp('quorum-seg-um-');
+    const segUm = await run([
+      'segment',
+      '--ensemble',
+      out,
+      image,
+      '--out',
+      calibrated,
+      '--pixel-size',
+      '0.5',
+      '--backend',
+      'wasm',
+    ]);
+    expect(segUm.code).toBe(0);
+    expect(segUm.out.join('\n')).toContain('pixel 0.5 um (given)');
+    const csvUm = readFileSync(
+      join(calibrated, readdirSync(calibrated).find((f) => f.endsWith('.csv'))!),
+      'utf8',
+    );
+    const [header, firstRow] = csvUm.split('\r\n');
+    expect(header).toBe(`${OBJECT_COLUMNS.join(',')},${PHYSICAL_COLUMNS.join(',')}`);
+    // The same objects as without a pixel size, one row each.
+    expect(csvUm.split('\r\n')).toHaveLength(csv.split('\r\n').length);
+    if (firstRow) {
+      const cells = firstRow.split(',');
+      expect(Number(cells[OBJECT_COLUMNS.length])).toBeCloseTo(Number(cells[1]) * 0.25, 3);
+    }
 
     // A tampered weight file is refused by name.
     const { writeFileSync } = await import('node:fs');
@@ -403,6 +432,10 @@ describe('quorum CLI errors: exit 2 and one line naming the problem', () => {
     [
       ['segment', '--ensemble', '/nonexistent', 'x.png', '--out', '/tmp/y', '--backend', 'wasm'],
       /ensemble\.json: not found/,
+    ],
+    [
+      ['segment', '--ensemble', '/nonexistent', 'x.png', '--out', '/tmp/y', '--pixel-size', '0'],
+      /--pixel-size: must be a number in 0.0001..10000/,
     ],
     [['nonsense'], /unknown command "nonsense"/],
   ])('%j', async (args, message) => {

@@ -1,3 +1,5 @@
+// The calibration module alone: the page must not pull the decoders or TF.js into its bundle.
+import { formatPixelSize } from '@quorum/shared/calibration';
 import sampleUrl from '../../../data/samples/dsb2018-fluo/images/0a849e0eb15faa8a6d7329c3dd66aabe9a294cccb52ed30a90c8ca99092ae732.png?url';
 import { EngineClient, type EngineError, toEngineError } from '../engine/client';
 import type { EngineResult, ExportKind, LoadProgress, SegmentProgress } from '../engine/types';
@@ -157,7 +159,8 @@ function showResult(r: EngineResult): void {
   ui.timing.textContent =
     `${r.width}x${r.height}, ${r.evaluations} tile evaluations` +
     (r.skipped !== undefined ? ` (${r.skipped} skipped)` : '') +
-    ` in ${(r.ms.infer / 1000).toFixed(1)} s on ${r.backend.name}`;
+    ` in ${(r.ms.infer / 1000).toFixed(1)} s on ${r.backend.name}` +
+    (r.pixelSize ? `; pixel ${formatPixelSize(r.pixelSize)}` : '');
   table.show(r.objects);
 }
 

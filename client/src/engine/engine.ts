@@ -203,6 +203,7 @@ export class Engine implements EngineApi {
           probability: seg.probability,
           uncertainty: seg.uncertainty.std,
           objects: seg.objects,
+          ...(decoded.pixelSize ? { pixelSize: decoded.pixelSize } : {}),
           display,
           evaluations: seg.evaluations,
           ...(options.adaptive === 'exact' ? { skipped } : {}),

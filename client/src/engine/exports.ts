@@ -5,7 +5,7 @@ import type { EngineResult, ExportedFile, ExportKind } from './types';
 export function exportResult(
   r: Pick<
     EngineResult,
-    'width' | 'height' | 'count' | 'mask' | 'labels' | 'probability' | 'uncertainty' | 'objects'
+    'width' | 'height' | 'count' | 'mask' | 'labels' | 'probability' | 'uncertainty' | 'objects' | 'pixelSize'
   >,
   kind: ExportKind,
   stem: string,
@@ -47,7 +47,9 @@ export function exportResult(
       return {
         name: `${stem}.objects.csv`,
         type: 'text/csv',
-        bytes: new TextEncoder().encode(objectsToCsv(r.objects)),
+        bytes: new TextEncoder().encode(
+          objectsToCsv(r.objects, r.pixelSize ? { pixelSize: r.pixelSize } : {}),
+        ),
       };
   }
 }

@@ -3,6 +3,7 @@ import {
   createRaster,
   DEFAULT_MAX_PIXELS,
   decodeImage,
+  type PixelSize,
   QuorumInputError,
   type RasterImage,
   toSingleChannel,
@@ -19,6 +20,8 @@ export interface DecodedInput {
   image: RasterImage;
   page: number;
   pages: number;
+  /** The caller's pixel size, else the file's; absent when neither gives one. */
+  pixelSize?: PixelSize;
 }
 
 /**
@@ -32,7 +35,13 @@ export function decodeInput(input: SegmentInput, options: SegmentOptions): Decod
     const page = options.page ?? 0;
     const pages = countPages(input.bytes, input.name);
     const decoded = decodeImage(input.bytes, { name: input.name, page, maxPixels });
-    return { image: toSingleChannel(decoded, channel, input.name), page, pages };
+    const pixelSize = userPixelSize(options) ?? decoded.pixelSize;
+    return {
+      image: toSingleChannel(decoded, channel, input.name),
+      page,
+      pages,
+      ...(pixelSize ? { pixelSize } : {}),
+    };
   }
   const name = input.name ?? 'image';
   const { width, height } = input;
@@ -45,5 +54,24 @@ export function decodeInput(input: SegmentInput, options: SegmentOptions): Decod
   }
   const data = new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength);
   const rgba = createRaster(width, height, 4, data, true, name);
-  return { image: toSingleChannel(rgba, channel, name), page: 0, pages: 1 };
+  const pixelSize = userPixelSize(options);
+  return {
+    image: toSingleChannel(rgba, channel, name),
+    page: 0,
+    pages: 1,
+    ...(pixelSize ? { pixelSize } : {}),
+  };
+}
+
+function userPixelSize(options: SegmentOptions): PixelSize | undefined {
+  const um = options.pixelSize;
+  if (um === undefined) return undefined;
+  if (!(um >= 1e-4 && um <= 1e4)) {
+    throw new QuorumInputError(
+      'invalid-value',
+      'pixelSize',
+      `is ${um}; want micrometres per pixel in 0.0001..10000`,
+    );
+  }
+  return { x: um, y: um, source: 'user' };
 }

@@ -1,4 +1,4 @@
-import type { AdaptiveMode, AggregationRule, ChannelChoice, ObjectRow } from '@quorum/shared';
+import type { AdaptiveMode, AggregationRule, ChannelChoice, ObjectRow, PixelSize } from '@quorum/shared';
 
 /**
  * The engine's vocabulary, shared by the worker, the page-side client, the app and the widget. Type-only: the
@@ -82,6 +82,8 @@ export interface SegmentOptions {
   maxPixels?: number;
   /** Tiles per member call. */
   batchSize?: number;
+  /** Micrometres per pixel, overriding what the file declares (for the objects CSV's physical columns). */
+  pixelSize?: number;
 }
 
 export type SegmentProgress =
@@ -107,6 +109,8 @@ export interface EngineResult {
   /** Per-pixel standard deviation of the member probabilities. */
   uncertainty: Float32Array;
   objects: ObjectRow[];
+  /** Physical pixel size: the caller's, else the file's (ImageJ/OME-TIFF metadata); absent when unknown. */
+  pixelSize?: PixelSize;
   /** The input as 8-bit grey, normalised the way the network saw it, for display. */
   display: Uint8Array;
   evaluations: number;

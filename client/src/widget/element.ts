@@ -20,7 +20,7 @@ import { WIDGET_CSS } from './styles';
  * `<quorum-segmenter ensemble="dsb2018-fluo" edge="https://EDGE">`: the engine in any page, behind a shadow root
  * (its styles stay in, the page's stay out). Attributes: ensemble, edge (default: where this script came from),
  * version, aggregation (mean | vote | union), tta, adaptive (off | exact), backend (auto | webgpu | wasm | cpu),
- * max-pixels. Events (bubbling, composed): quorum-ready, quorum-progress, quorum-result, quorum-error.
+ * max-pixels, pixel-size (micrometres per pixel, overriding the file's). Events (bubbling, composed): quorum-ready, quorum-progress, quorum-result, quorum-error.
  * JS: `await el.segment(fileOrBlobOrImageData)`, `el.cancel()`.
  */
 
@@ -39,6 +39,8 @@ export interface QuorumResultDetail {
   /** Instance ids, 0 background. */
   labels: Uint32Array;
   objects: EngineResult['objects'];
+  /** Micrometres per pixel: the `pixel-size` attribute's, else the file's (ImageJ/OME-TIFF); absent when unknown. */
+  pixelSize?: EngineResult['pixelSize'];
   probability: Float32Array;
   uncertainty: Float32Array;
   rule: AggregationRule;
@@ -201,11 +203,13 @@ export class QuorumSegmenter extends HTMLElement {
           ? { kind: 'file', bytes: await readFile(source), name }
           : { kind: 'rgba', data: source.data, width: source.width, height: source.height, name };
       const maxPixels = Number(this.getAttribute('max-pixels'));
+      const pixelSize = Number(this.getAttribute('pixel-size'));
       const r = await this.engine!.segment(input, {
         tta: this.hasAttribute('tta') && this.getAttribute('tta') !== 'false',
         adaptive: this.adaptive,
         ...(this.rule ? { rule: this.rule } : {}),
         ...(maxPixels > 0 ? { maxPixels } : {}),
+        ...(this.hasAttribute('pixel-size') ? { pixelSize } : {}),
         signal: controller.signal,
         onProgress: (p) => this.progress(p),
       });
@@ -216,6 +220,7 @@ export class QuorumSegmenter extends HTMLElement {
         mask: r.mask,
         labels: r.labels,
         objects: r.objects,
+        ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}),
         probability: r.probability,
         uncertainty: r.uncertainty,
         rule: r.rule,

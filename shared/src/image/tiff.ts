@@ -1,5 +1,6 @@
 import { unzlibSync } from 'fflate';
 import { QuorumInputError } from '../errors';
+import { tiffPixelSize } from './calibration';
 import { guardLibrary } from './guard';
 import { checkPage } from './limits';
 import { createRaster } from './raster';
@@ -44,7 +45,9 @@ export function decodeTiff(
   const samples = asSamples(raw, layout.bitDepth);
   if (samples instanceof Float32Array) checkFinite(samples, layout, subject);
   else if (layout.photometric === PHOTOMETRIC_WHITE_IS_ZERO) invert(samples);
-  return createRaster(layout.width, layout.height, layout.channels, samples, layout.alpha, subject);
+  const raster = createRaster(layout.width, layout.height, layout.channels, samples, layout.alpha, subject);
+  const pixelSize = tiffPixelSize(tiff, tiff.pages[index]!);
+  return pixelSize === undefined ? raster : { ...raster, pixelSize };
 }
 
 /**

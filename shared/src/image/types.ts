@@ -1,3 +1,5 @@
+import type { PixelSize } from './calibration';
+
 /** One typed array per sample type: 8-bit and 16-bit unsigned integers, or 32-bit IEEE floats. */
 export type PixelData = Uint8Array | Uint16Array | Float32Array;
 
@@ -29,6 +31,8 @@ export interface RasterImage {
    * measurements, and channel selection must not throw one of them away as "alpha".
    */
   readonly alpha?: boolean;
+  /** The physical pixel size the file declares (TIFF from ImageJ, OME-TIFF, cm resolution tags); absent when none. */
+  readonly pixelSize?: PixelSize;
 }
 
 /** The container formats `decodeImage` recognizes from their first bytes. */

@@ -6,7 +6,30 @@ export interface CsvOptions {
   decimals?: number;
   /** When given, a leading `image` column with this value on every row, to concatenate tables of many images. */
   image?: string;
+  /**
+   * Micrometres per pixel (x, y). When given, `PHYSICAL_COLUMNS` follow the pixel columns: the area in um^2 and,
+   * for square pixels (x and y within 1%), the lengths in um; lengths are empty for anisotropic pixels, where a
+   * length in pixels has no single physical scale.
+   */
+  pixelSize?: { x: number; y: number };
 }
+
+/** The physical columns `pixelSize` adds, after `OBJECT_COLUMNS`. */
+export const PHYSICAL_COLUMNS = [
+  'areaUm2',
+  'equivalentDiameterUm',
+  'perimeterUm',
+  'majorAxisLengthUm',
+  'minorAxisLengthUm',
+] as const;
+
+const LENGTH_OF: Readonly<Record<(typeof PHYSICAL_COLUMNS)[number], keyof ObjectRow | null>> = {
+  areaUm2: null,
+  equivalentDiameterUm: 'equivalentDiameter',
+  perimeterUm: 'perimeter',
+  majorAxisLengthUm: 'majorAxisLength',
+  minorAxisLengthUm: 'minorAxisLength',
+};
 
 /** Columns in output order: the `ObjectRow` field names, so a parsed CSV maps back onto the rows. */
 export const OBJECT_COLUMNS = [
@@ -57,14 +80,29 @@ export function objectsToCsv(rows: readonly ObjectRow[], options: CsvOptions = {
     throw new QuorumInputError('invalid-value', 'decimals', `is ${decimals}; want an integer in 0..20`);
   }
   const lead = options.image === undefined ? [] : [csvField(options.image)];
-  const lines = [[...(lead.length ? ['image'] : []), ...OBJECT_COLUMNS].join(',')];
+  const size = options.pixelSize;
+  if (size !== undefined && !(size.x > 0 && size.y > 0 && Number.isFinite(size.x * size.y))) {
+    throw new QuorumInputError(
+      'invalid-value',
+      'pixelSize',
+      `is ${size.x} x ${size.y} um; want positive numbers`,
+    );
+  }
+  const square = size !== undefined && Math.abs(size.x - size.y) <= 0.01 * Math.max(size.x, size.y);
+  const physical = size === undefined ? [] : PHYSICAL_COLUMNS;
+  const lines = [[...(lead.length ? ['image'] : []), ...OBJECT_COLUMNS, ...physical].join(',')];
   for (const row of rows) {
     const fields = OBJECT_COLUMNS.map((c) => {
       const v = row[c];
       if (v === null) return '';
       return FRACTIONAL.has(c) ? fixed(v, decimals) : String(v);
     });
-    lines.push([...lead, ...fields].join(','));
+    const extra = physical.map((c) => {
+      const length = LENGTH_OF[c];
+      if (length === null) return fixed(row.area * size!.x * size!.y, decimals);
+      return square ? fixed((row[length] as number) * Math.sqrt(size!.x * size!.y), decimals) : '';
+    });
+    lines.push([...lead, ...fields, ...extra].join(','));
   }
   return lines.map((l) => l + '\r\n').join('');
 }

@@ -6,15 +6,17 @@ import {
   decodeImage,
   encodePng,
   encodeTiff,
+  formatPixelSize,
   MAX_LABEL_16,
   objectsToCsv,
+  type PixelSize,
   QuorumInputError,
   segmentImage,
   toSingleChannel,
 } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
 import { loadEnsembleDir } from '../store/load-ensemble';
-import { choiceFlag, intFlag, parseFlags, requireFlag } from './args';
+import { choiceFlag, intFlag, numberFlag, parseFlags, requireFlag } from './args';
 
 export const SEGMENT_HELP = `quorum segment --ensemble DIR IMAGE... --out DIR [options]
 
@@ -25,7 +27,9 @@ normalisation, tiled inference with blending, aggregation, post-processing). Wri
   <name>.probability.tif  the aggregated probability map (32-bit float)
   <name>.uncertainty.tif  std of the member probabilities (32-bit float)
   <name>.contour.tif      mean contour probability, for members trained with --contour (32-bit float)
-  <name>.objects.csv      one row per object: id, area, centroid, bounding box, mean intensity, mean uncertainty
+  <name>.objects.csv      one row per object: id, area, centroid, bounding box, intensity (mean, integrated),
+                          mean uncertainty, size and shape (diameter, perimeter, circularity, ellipse), edge flag;
+                          with a pixel size, also area in um^2 and lengths in um
 
   --aggregate RULE   mean | vote | union (default: the manifest's rule)
   --tta              flip test-time augmentation (4x the work)
@@ -33,6 +37,8 @@ normalisation, tiled inference with blending, aggregation, post-processing). Wri
                      identical, the uncertainty map then comes from the members that ran)
   --page N           page of a multi-page TIFF (default 0)
   --channel C        auto | luminance | a channel index (default auto)
+  --pixel-size UM    micrometres per pixel, for the CSV's physical columns (default: what the TIFF declares:
+                     ImageJ or OME-XML metadata, or resolution tags in cm; none for PNG and JPEG)
   --backend B        ${BACKEND_REQUESTS.join(' | ')} (default auto)
 `;
 
@@ -46,6 +52,7 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
     page: { type: 'string' },
     channel: { type: 'string' },
     backend: { type: 'string' },
+    'pixel-size': { type: 'string' },
   });
   if (v.help) return log(SEGMENT_HELP);
   const ensembleDir = resolve(requireFlag(v.ensemble, '--ensemble'));
@@ -61,16 +68,18 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
       : v.channel === 'luminance'
         ? 'luminance'
         : intFlag(v.channel, '--channel', 0, 0, 3);
+  const userSize =
+    v['pixel-size'] === undefined ? undefined : numberFlag(v['pixel-size'], '--pixel-size', 1, 1e-4, 1e4);
   const backend = await selectBackend(choiceFlag(v.backend, '--backend', BACKEND_REQUESTS, 'auto'));
   log(`backend: ${backend.name} (${backend.detail})`);
   const ensemble = await loadEnsembleDir(ensembleDir);
   mkdirSync(outDir, { recursive: true });
   try {
     for (const file of positionals) {
-      const image = toSingleChannel(
-        decodeImage(new Uint8Array(readFileSync(file)), { name: file, page }),
-        channel,
-      );
+      const decoded = decodeImage(new Uint8Array(readFileSync(file)), { name: file, page });
+      const pixelSize: PixelSize | undefined =
+        userSize === undefined ? decoded.pixelSize : { x: userSize, y: userSize, source: 'user' };
+      const image = toSingleChannel(decoded, channel);
       const seg = await segmentImage(image, ensemble.manifest, ensemble.runner, {
         ...(rule ? { rule } : {}),
         tta: v.tta ?? false,
@@ -92,10 +101,11 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
       writeFileSync(`${stem}.probability.tif`, encodeTiff(seg.probability, w, h));
       writeFileSync(`${stem}.uncertainty.tif`, encodeTiff(seg.uncertainty.std, w, h));
       if (seg.contour) writeFileSync(`${stem}.contour.tif`, encodeTiff(seg.contour, w, h));
-      writeFileSync(`${stem}.objects.csv`, objectsToCsv(seg.objects));
+      writeFileSync(`${stem}.objects.csv`, objectsToCsv(seg.objects, pixelSize ? { pixelSize } : {}));
       log(
         `${file}: ${seg.count} objects (${seg.rule} of ${ensemble.manifest.members.length} members${v.tta ? ', flip TTA' : ''}; ` +
-          `${seg.evaluations} of ${seg.fullEvaluations} member-tile evaluations run) -> ${stem}.*`,
+          `${seg.evaluations} of ${seg.fullEvaluations} member-tile evaluations run` +
+          `${pixelSize ? `; pixel ${formatPixelSize(pixelSize)}` : ''}) -> ${stem}.*`,
       );
     }
   } finally {
