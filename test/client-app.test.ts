@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { decodeImage, OBJECT_COLUMNS } from '@quorum/shared';
+import { decodeImage, OBJECT_COLUMNS, PHYSICAL_COLUMNS } from '@quorum/shared';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../edge/scripts/wrangler-dev';
@@ -112,6 +112,13 @@ describe.skipIf(!ctx)('hosted app in Chromium, served by the edge', () => {
     const csv = new TextDecoder().decode((await download(page, 'download-csv')).bytes);
     expect(csv.split('\r\n')[0]).toBe(OBJECT_COLUMNS.join(','));
     expect(csv.trim().split('\r\n')).toHaveLength(reference.count + 1);
+    // A PNG declares no pixel size; one typed in adds the physical columns without segmenting again.
+    expect(await page.textContent('[data-testid=pixel]')).toContain('unknown');
+    await page.fill('[data-testid=pixel-size]', '0.5');
+    expect(await page.textContent('[data-testid=pixel]')).toBe('pixel 0.5 um (given)');
+    const csvUm = new TextDecoder().decode((await download(page, 'download-csv')).bytes);
+    expect(csvUm.split('\r\n')[0]).toBe(`${OBJECT_COLUMNS.join(',')},${PHYSICAL_COLUMNS.join(',')}`);
+    expect(csvUm.trim().split('\r\n')).toHaveLength(reference.count + 1);
 
     // The uncertainty toggle repaints the canvas; the table sorts by a column, both ways.
     const pixels = () =>

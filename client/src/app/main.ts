@@ -22,6 +22,7 @@ const ui = {
   page: $<HTMLSelectElement>('page'),
   rule: $<HTMLSelectElement>('rule'),
   tta: $<HTMLInputElement>('tta'),
+  pixelSize: $<HTMLInputElement>('pixel-size'),
   backend: $<HTMLSpanElement>('backend'),
   model: $<HTMLSpanElement>('model'),
   progress: $<HTMLProgressElement>('progress'),
@@ -33,6 +34,7 @@ const ui = {
   count: $<HTMLElement>('count'),
   showUncertainty: $<HTMLInputElement>('show-uncertainty'),
   timing: $<HTMLSpanElement>('timing'),
+  pixel: $<HTMLSpanElement>('pixel'),
   table: $<HTMLTableElement>('objects'),
 };
 
@@ -159,9 +161,22 @@ function showResult(r: EngineResult): void {
   ui.timing.textContent =
     `${r.width}x${r.height}, ${r.evaluations} tile evaluations` +
     (r.skipped !== undefined ? ` (${r.skipped} skipped)` : '') +
-    ` in ${(r.ms.infer / 1000).toFixed(1)} s on ${r.backend.name}` +
-    (r.pixelSize ? `; pixel ${formatPixelSize(r.pixelSize)}` : '');
+    ` in ${(r.ms.infer / 1000).toFixed(1)} s on ${r.backend.name}`;
+  showPixelSize(r);
   table.show(r.objects);
+}
+
+/** The pixel size typed in, in micrometres, or undefined when the field is empty or not a usable number. */
+function typedPixelSize(): number | undefined {
+  const um = ui.pixelSize.valueAsNumber;
+  return um >= 1e-4 && um <= 1e4 ? um : undefined;
+}
+
+/** Which pixel size the CSV will use: the one typed in, else the file's; and where it came from. */
+function showPixelSize(r: EngineResult): void {
+  const typed = typedPixelSize();
+  const size = typed === undefined ? r.pixelSize : { x: typed, y: typed, source: 'user' as const };
+  ui.pixel.textContent = size ? `pixel ${formatPixelSize(size)}` : 'pixel size unknown: areas in px only';
 }
 
 async function openFile(bytes: Uint8Array, name: string): Promise<void> {
@@ -206,6 +221,10 @@ ui.sample.addEventListener('click', async () => {
   await openFile(new Uint8Array(await res.arrayBuffer()), 'dsb2018-sample.png');
 });
 ui.page.addEventListener('change', () => void segmentCurrent());
+// Only the CSV depends on the pixel size: no need to segment again.
+ui.pixelSize.addEventListener('input', () => {
+  if (result) showPixelSize(result);
+});
 ui.cancel.addEventListener('click', () => running?.abort());
 ui.showUncertainty.addEventListener('change', () => {
   if (result) renderOverlay(ui.canvas, result, overlayMode());
@@ -214,7 +233,8 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('[data-export]
   button.addEventListener('click', async () => {
     if (!result || !current) return;
     try {
-      saveFile(await engine.exportResult(button.dataset['export'] as ExportKind, stemOf(current.name)));
+      const kind = button.dataset['export'] as ExportKind;
+      saveFile(await engine.exportResult(kind, stemOf(current.name), typedPixelSize()));
     } catch (e) {
       showError(errorMessage(toEngineError(e)));
     }

@@ -115,8 +115,8 @@ export class EngineClient {
     });
   }
 
-  exportResult(kind: ExportKind, stem: string): Promise<ExportedFile> {
-    return call(() => this.api.exportResult(kind, stem));
+  exportResult(kind: ExportKind, stem: string, pixelSize?: number): Promise<ExportedFile> {
+    return call(() => this.api.exportResult(kind, stem, pixelSize));
   }
 
   memory(): Promise<{ count: number; bytes: number }> {

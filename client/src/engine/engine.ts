@@ -16,7 +16,7 @@ import { defaultBatchSize } from './batch-size';
 import { exportResult } from './exports';
 import { BackendRunError, runWithFallback } from './fallback';
 import { guardedRunner } from './guarded-runner';
-import { decodeInput } from './input';
+import { decodeInput, userPixelSize } from './input';
 import { IntegrityError, type LoadedFiles, loadEnsembleFiles, NetworkError } from './loader';
 import type { EngineStore } from './store';
 import type {
@@ -247,10 +247,11 @@ export class Engine implements EngineApi {
     this.jobs.get(job)?.abort();
   }
 
-  exportResult(kind: ExportKind, stem: string) {
+  exportResult(kind: ExportKind, stem: string, pixelSize?: number) {
     return classified(async () => {
       if (!this.last) throw engineError('input', 'nothing to export: segment an image first');
-      return exportResult(this.last, kind, stem);
+      const size = userPixelSize(pixelSize);
+      return exportResult(size ? { ...this.last, pixelSize: size } : this.last, kind, stem);
     });
   }
 

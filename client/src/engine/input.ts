@@ -35,7 +35,7 @@ export function decodeInput(input: SegmentInput, options: SegmentOptions): Decod
     const page = options.page ?? 0;
     const pages = countPages(input.bytes, input.name);
     const decoded = decodeImage(input.bytes, { name: input.name, page, maxPixels });
-    const pixelSize = userPixelSize(options) ?? decoded.pixelSize;
+    const pixelSize = userPixelSize(options.pixelSize) ?? decoded.pixelSize;
     return {
       image: toSingleChannel(decoded, channel, input.name),
       page,
@@ -54,7 +54,7 @@ export function decodeInput(input: SegmentInput, options: SegmentOptions): Decod
   }
   const data = new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength);
   const rgba = createRaster(width, height, 4, data, true, name);
-  const pixelSize = userPixelSize(options);
+  const pixelSize = userPixelSize(options.pixelSize);
   return {
     image: toSingleChannel(rgba, channel, name),
     page: 0,
@@ -63,8 +63,8 @@ export function decodeInput(input: SegmentInput, options: SegmentOptions): Decod
   };
 }
 
-function userPixelSize(options: SegmentOptions): PixelSize | undefined {
-  const um = options.pixelSize;
+/** A caller's micrometres per pixel as a square `PixelSize`; undefined passes through. */
+export function userPixelSize(um: number | undefined): PixelSize | undefined {
   if (um === undefined) return undefined;
   if (!(um >= 1e-4 && um <= 1e4)) {
     throw new QuorumInputError(

@@ -163,6 +163,7 @@ export interface EngineApi {
   /** Stop job `job` before its next tile. */
   cancel(job: number): void;
   /** Encode the last result. */
-  exportResult(kind: ExportKind, stem: string): Promise<ExportedFile>;
+  /** `pixelSize` (micrometres per pixel) overrides the result's for the objects CSV's physical columns. */
+  exportResult(kind: ExportKind, stem: string, pixelSize?: number): Promise<ExportedFile>;
   memory(): { count: number; bytes: number };
 }
