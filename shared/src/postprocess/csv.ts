@@ -54,19 +54,15 @@ export const OBJECT_COLUMNS = [
   'touchesBorder',
 ] as const satisfies readonly (keyof ObjectRow)[];
 
-const FRACTIONAL: ReadonlySet<string> = new Set([
-  'centroidX',
-  'centroidY',
-  'meanIntensity',
-  'meanUncertainty',
-  'integratedIntensity',
-  'equivalentDiameter',
-  'perimeter',
-  'circularity',
-  'majorAxisLength',
-  'minorAxisLength',
-  'eccentricity',
-  'orientation',
+/** Columns that hold whole numbers; every other column is written with `decimals` digits. */
+const INTEGER: ReadonlySet<string> = new Set([
+  'id',
+  'area',
+  'bboxX',
+  'bboxY',
+  'bboxWidth',
+  'bboxHeight',
+  'touchesBorder',
 ]);
 
 /**
@@ -95,7 +91,7 @@ export function objectsToCsv(rows: readonly ObjectRow[], options: CsvOptions = {
     const fields = OBJECT_COLUMNS.map((c) => {
       const v = row[c];
       if (v === null) return '';
-      return FRACTIONAL.has(c) ? fixed(v, decimals) : String(v);
+      return INTEGER.has(c) ? String(v) : fixed(v, decimals);
     });
     const extra = physical.map((c) => {
       const length = LENGTH_OF[c];
