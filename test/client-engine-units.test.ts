@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OBJECT_COLUMNS, objectTable, PHYSICAL_COLUMNS, type PixelSize } from '@quorum/shared';
+import {
+  type ChannelIntensities,
+  channelIntensities,
+  OBJECT_COLUMNS,
+  objectTable,
+  PHYSICAL_COLUMNS,
+  type PixelSize,
+} from '@quorum/shared';
 import { type EnsembleManifest, manifestFiles, parseManifest } from '@quorum/shared/manifest';
 import { describe, expect, it } from 'vitest';
 import { appConfig } from '../client/src/app/config';
@@ -413,6 +420,15 @@ describe('pixel size: from the file or the caller, into the objects CSV', () => 
     );
   });
 
+  it('keeps a multi-channel file for per-channel measurements, and a one-channel file not', () => {
+    const fixtures = join(import.meta.dirname, '../shared/test/fixtures/images');
+    const rgb = new Uint8Array(readFileSync(join(fixtures, 'tiff-rgb8-deflate.tif')));
+    const decoded = decodeInput({ kind: 'file', bytes: rgb, name: 'rgb.tif' }, {});
+    expect(decoded.image.channels).toBe(1);
+    expect(decoded.multichannel?.channels).toBe(3);
+    expect(decodeInput({ kind: 'file', bytes: imagej, name: 'a.tif' }, {}).multichannel).toBeUndefined();
+  });
+
   it('writes physical columns only when the result has a pixel size', () => {
     const labels = Uint32Array.of(1, 1, 0, 0);
     const objects = objectTable({ width: 2, height: 2, data: labels });
@@ -426,11 +442,18 @@ describe('pixel size: from the file or the caller, into the objects CSV', () => 
       uncertainty: new Float32Array(4),
       objects,
     };
-    const csv = (r: typeof base & { pixelSize?: PixelSize }) =>
+    const csv = (r: typeof base & { pixelSize?: PixelSize; channelIntensities?: ChannelIntensities }) =>
       new TextDecoder().decode(exportResult(r, 'objects-csv', 'x').bytes).split('\r\n')[0]!;
     expect(csv(base)).toBe(OBJECT_COLUMNS.join(','));
     expect(csv({ ...base, pixelSize: { x: 0.5, y: 0.5, source: 'imagej' } })).toBe(
       `${OBJECT_COLUMNS.join(',')},${PHYSICAL_COLUMNS.join(',')}`,
+    );
+    const channels = channelIntensities(
+      { width: 2, height: 2, data: labels },
+      { width: 2, height: 2, channels: 2, data: Uint8Array.of(1, 2, 3, 4, 0, 0, 0, 0) },
+    );
+    expect(csv({ ...base, channelIntensities: channels })).toBe(
+      `${OBJECT_COLUMNS.join(',')},meanIntensityC0,integratedIntensityC0,meanIntensityC1,integratedIntensityC1`,
     );
   });
 });

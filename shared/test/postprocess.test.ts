@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { QuorumInputError } from '../src/errors';
 import {
   type Connectivity,
+  channelIntensities,
   fillHoles,
   type LabelImage,
   labelComponents,
@@ -454,6 +455,28 @@ describe('objectsToCsv', () => {
     const aniso = objectsToCsv(rows, { pixelSize: { x: 0.2, y: 0.5 } }).split('\r\n');
     expect(aniso[1]!.endsWith(',0.300,,,,')).toBe(true);
     expect(() => objectsToCsv(rows, { pixelSize: { x: 0, y: 1 } })).toThrow(/pixelSize/);
+  });
+
+  it('adds the mean and integrated intensity of every channel of a multi-channel image, alpha left out', () => {
+    // 2 channels + alpha over the 4x3 labels: channel 0 = pixel index, channel 1 = 10, alpha = 255.
+    const data = new Uint8Array(4 * 3 * 3);
+    for (let i = 0; i < 12; i++) data.set([i, 10, 255], i * 3);
+    const labels = labels32(4, 1, 1, 0, 0, 1, 0, 0, 2, 0, 0, 0, 2);
+    const channels = channelIntensities(labels, { width: 4, height: 3, channels: 3, data, alpha: true });
+    expect(channels.channels).toEqual([0, 1]);
+    // Object 1: pixels 0, 1, 4; object 2: pixels 7, 11.
+    expect(Array.from(channels.integrated[0]!)).toEqual([5, 18]);
+    expect(Array.from(channels.mean[0]!)).toEqual([5 / 3, 9]);
+    expect(Array.from(channels.mean[1]!)).toEqual([10, 10]);
+    const csv = objectsToCsv(rows, { channels, decimals: 2 }).split('\r\n');
+    expect(
+      csv[0]!.endsWith(',meanIntensityC0,integratedIntensityC0,meanIntensityC1,integratedIntensityC1'),
+    ).toBe(true);
+    expect(csv[1]!.endsWith(',1.67,5.00,10.00,30.00')).toBe(true);
+    expect(() => objectsToCsv(rows.slice(1), { channels })).toThrow(/one value per row/);
+    expect(() =>
+      channelIntensities(labels, { width: 3, height: 4, channels: 1, data: new Uint8Array(12) }),
+    ).toThrow(/want the same size/);
   });
 
   it('quotes an image name with a comma or quote (RFC 4180), and writes no "-0"', () => {

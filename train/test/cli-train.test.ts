@@ -133,6 +133,17 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
       expect(Number(cells[OBJECT_COLUMNS.length])).toBeCloseTo(Number(cells[1]) * 0.25, 3);
     }
 
+    // A 3-channel image: its luminance is segmented, and each channel measured under every object.
+    const rgbOut = tmp('quorum-seg-rgb-');
+    const rgb = join(import.meta.dirname, '../../shared/test/fixtures/images/tiff-rgb8-deflate.tif');
+    expect((await run(['segment', '--ensemble', out, rgb, '--out', rgbOut, '--backend', 'wasm'])).code).toBe(
+      0,
+    );
+    const csvRgb = readFileSync(join(rgbOut, 'tiff-rgb8-deflate.objects.csv'), 'utf8');
+    expect(csvRgb.split('\r\n')[0]).toBe(
+      `${OBJECT_COLUMNS.join(',')},${[0, 1, 2].map((c) => `meanIntensityC${c},integratedIntensityC${c}`).join(',')}`,
+    );
+
     // A tampered weight file is refused by name.
     const { writeFileSync } = await import('node:fs');
     const shard = join(out, manifest.members[0]!.files[1]!.path);

@@ -1,4 +1,5 @@
 import {
+  channelIntensities,
   countPages,
   type EnsembleRunner,
   imageToFloat,
@@ -204,6 +205,9 @@ export class Engine implements EngineApi {
           uncertainty: seg.uncertainty.std,
           objects: seg.objects,
           ...(decoded.pixelSize ? { pixelSize: decoded.pixelSize } : {}),
+          ...(decoded.multichannel
+            ? { channelIntensities: channelIntensities(seg.labels, decoded.multichannel) }
+            : {}),
           display,
           evaluations: seg.evaluations,
           ...(options.adaptive === 'exact' ? { skipped } : {}),

@@ -5,7 +5,16 @@ import type { EngineResult, ExportedFile, ExportKind } from './types';
 export function exportResult(
   r: Pick<
     EngineResult,
-    'width' | 'height' | 'count' | 'mask' | 'labels' | 'probability' | 'uncertainty' | 'objects' | 'pixelSize'
+    | 'width'
+    | 'height'
+    | 'count'
+    | 'mask'
+    | 'labels'
+    | 'probability'
+    | 'uncertainty'
+    | 'objects'
+    | 'pixelSize'
+    | 'channelIntensities'
   >,
   kind: ExportKind,
   stem: string,
@@ -48,7 +57,10 @@ export function exportResult(
         name: `${stem}.objects.csv`,
         type: 'text/csv',
         bytes: new TextEncoder().encode(
-          objectsToCsv(r.objects, r.pixelSize ? { pixelSize: r.pixelSize } : {}),
+          objectsToCsv(r.objects, {
+            ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}),
+            ...(r.channelIntensities ? { channels: r.channelIntensities } : {}),
+          }),
         ),
       };
   }

@@ -1,4 +1,5 @@
 import {
+  channelsIdentical,
   countPages,
   createRaster,
   DEFAULT_MAX_PIXELS,
@@ -22,6 +23,8 @@ export interface DecodedInput {
   pages: number;
   /** The caller's pixel size, else the file's; absent when neither gives one. */
   pixelSize?: PixelSize;
+  /** The decoded file itself when its channels differ (not greyscale saved as RGB), to measure each per object. */
+  multichannel?: RasterImage;
 }
 
 /**
@@ -41,6 +44,7 @@ export function decodeInput(input: SegmentInput, options: SegmentOptions): Decod
       page,
       pages,
       ...(pixelSize ? { pixelSize } : {}),
+      ...(channelsIdentical(decoded) ? {} : { multichannel: decoded }),
     };
   }
   const name = input.name ?? 'image';

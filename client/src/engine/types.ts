@@ -1,4 +1,11 @@
-import type { AdaptiveMode, AggregationRule, ChannelChoice, ObjectRow, PixelSize } from '@quorum/shared';
+import type {
+  AdaptiveMode,
+  AggregationRule,
+  ChannelChoice,
+  ChannelIntensities,
+  ObjectRow,
+  PixelSize,
+} from '@quorum/shared';
 
 /**
  * The engine's vocabulary, shared by the worker, the page-side client, the app and the widget. Type-only: the
@@ -111,6 +118,8 @@ export interface EngineResult {
   objects: ObjectRow[];
   /** Physical pixel size: the caller's, else the file's (ImageJ/OME-TIFF metadata); absent when unknown. */
   pixelSize?: PixelSize;
+  /** For a multi-channel file: each channel's mean and integrated intensity per object (rows' order). */
+  channelIntensities?: ChannelIntensities;
   /** The input as 8-bit grey, normalised the way the network saw it, for display. */
   display: Uint8Array;
   evaluations: number;

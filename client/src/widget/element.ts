@@ -41,6 +41,8 @@ export interface QuorumResultDetail {
   objects: EngineResult['objects'];
   /** Micrometres per pixel: the `pixel-size` attribute's, else the file's (ImageJ/OME-TIFF); absent when unknown. */
   pixelSize?: EngineResult['pixelSize'];
+  /** For a multi-channel image: every channel's mean and integrated intensity per object. */
+  channelIntensities?: EngineResult['channelIntensities'];
   probability: Float32Array;
   uncertainty: Float32Array;
   rule: AggregationRule;
@@ -221,6 +223,7 @@ export class QuorumSegmenter extends HTMLElement {
         labels: r.labels,
         objects: r.objects,
         ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}),
+        ...(r.channelIntensities ? { channelIntensities: r.channelIntensities } : {}),
         probability: r.probability,
         uncertainty: r.uncertainty,
         rule: r.rule,

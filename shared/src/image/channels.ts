@@ -16,7 +16,7 @@ export type ChannelChoice = 'auto' | 'luminance' | number;
 export const LUMA_WEIGHTS_REC601: readonly [number, number, number] = [0.299, 0.587, 0.114];
 
 /** Number of channels that are not alpha. */
-function colourChannels(image: RasterImage): number {
+export function colourChannels(image: Pick<RasterImage, 'channels' | 'alpha'>): number {
   return image.alpha ? image.channels - 1 : image.channels;
 }
 

@@ -1,6 +1,12 @@
 // Image I/O: decode PNG/TIFF/JPEG to RasterImage, reduce to one channel, encode PNG/TIFF outputs.
 export { formatPixelSize, omePixelSize, type PixelSize } from './calibration';
-export { type ChannelChoice, channelsIdentical, LUMA_WEIGHTS_REC601, toSingleChannel } from './channels';
+export {
+  type ChannelChoice,
+  channelsIdentical,
+  colourChannels,
+  LUMA_WEIGHTS_REC601,
+  toSingleChannel,
+} from './channels';
 export { countPages, decodeImage } from './decode';
 export { encodePng } from './encode-png';
 export { encodeTiff } from './encode-tiff';

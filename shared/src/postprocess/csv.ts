@@ -1,4 +1,5 @@
 import { QuorumInputError } from '../errors';
+import type { ChannelIntensities } from './channel-intensity';
 import type { ObjectRow } from './objects';
 
 export interface CsvOptions {
@@ -12,6 +13,11 @@ export interface CsvOptions {
    * length in pixels has no single physical scale.
    */
   pixelSize?: { x: number; y: number };
+  /**
+   * Per-channel intensities of a multi-channel image (`channelIntensities`), for the same rows: adds
+   * `meanIntensityC<k>` and `integratedIntensityC<k>` for each measured channel k, after any physical columns.
+   */
+  channels?: ChannelIntensities;
 }
 
 /** The physical columns `pixelSize` adds, after `OBJECT_COLUMNS`. */
@@ -86,8 +92,22 @@ export function objectsToCsv(rows: readonly ObjectRow[], options: CsvOptions = {
   }
   const square = size !== undefined && Math.abs(size.x - size.y) <= 0.01 * Math.max(size.x, size.y);
   const physical = size === undefined ? [] : PHYSICAL_COLUMNS;
-  const lines = [[...(lead.length ? ['image'] : []), ...OBJECT_COLUMNS, ...physical].join(',')];
-  for (const row of rows) {
+  const perChannel = options.channels;
+  if (perChannel?.mean.some((m) => m.length !== rows.length)) {
+    throw new QuorumInputError(
+      'invalid-value',
+      'channels',
+      `do not have one value per row (${rows.length} rows)`,
+    );
+  }
+  const channelColumns = (perChannel?.channels ?? []).flatMap((c) => [
+    `meanIntensityC${c}`,
+    `integratedIntensityC${c}`,
+  ]);
+  const lines = [
+    [...(lead.length ? ['image'] : []), ...OBJECT_COLUMNS, ...physical, ...channelColumns].join(','),
+  ];
+  rows.forEach((row, r) => {
     const fields = OBJECT_COLUMNS.map((c) => {
       const v = row[c];
       if (v === null) return '';
@@ -98,8 +118,12 @@ export function objectsToCsv(rows: readonly ObjectRow[], options: CsvOptions = {
       if (length === null) return fixed(row.area * size!.x * size!.y, decimals);
       return square ? fixed((row[length] as number) * Math.sqrt(size!.x * size!.y), decimals) : '';
     });
-    lines.push([...lead, ...fields, ...extra].join(','));
-  }
+    const channelFields = (perChannel?.channels ?? []).flatMap((_, j) => [
+      fixed(perChannel!.mean[j]![r]!, decimals),
+      fixed(perChannel!.integrated[j]![r]!, decimals),
+    ]);
+    lines.push([...lead, ...fields, ...extra, ...channelFields].join(','));
+  });
   return lines.map((l) => l + '\r\n').join('');
 }
 

@@ -1,4 +1,5 @@
 // Post-processing: probability map -> mask -> instance labels -> object table. Pure functions on typed arrays.
+export * from './channel-intensity';
 export * from './csv';
 export * from './distance-transform';
 export * from './fill-holes';

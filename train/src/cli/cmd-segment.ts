@@ -3,6 +3,8 @@ import { basename, extname, join, resolve } from 'node:path';
 import {
   AGGREGATION_RULES,
   type ChannelChoice,
+  channelIntensities,
+  channelsIdentical,
   decodeImage,
   encodePng,
   encodeTiff,
@@ -29,7 +31,8 @@ normalisation, tiled inference with blending, aggregation, post-processing). Wri
   <name>.contour.tif      mean contour probability, for members trained with --contour (32-bit float)
   <name>.objects.csv      one row per object: id, area, centroid, bounding box, intensity (mean, integrated),
                           mean uncertainty, size and shape (diameter, perimeter, circularity, ellipse), edge flag;
-                          with a pixel size, also area in um^2 and lengths in um
+                          with a pixel size, also area in um^2 and lengths in um; for an image whose channels
+                          differ, the mean and integrated intensity of every channel (C0, C1, ...) per object
 
   --aggregate RULE   mean | vote | union (default: the manifest's rule)
   --tta              flip test-time augmentation (4x the work)
@@ -101,7 +104,11 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
       writeFileSync(`${stem}.probability.tif`, encodeTiff(seg.probability, w, h));
       writeFileSync(`${stem}.uncertainty.tif`, encodeTiff(seg.uncertainty.std, w, h));
       if (seg.contour) writeFileSync(`${stem}.contour.tif`, encodeTiff(seg.contour, w, h));
-      writeFileSync(`${stem}.objects.csv`, objectsToCsv(seg.objects, pixelSize ? { pixelSize } : {}));
+      const channels = channelsIdentical(decoded) ? undefined : channelIntensities(seg.labels, decoded);
+      writeFileSync(
+        `${stem}.objects.csv`,
+        objectsToCsv(seg.objects, { ...(pixelSize ? { pixelSize } : {}), ...(channels ? { channels } : {}) }),
+      );
       log(
         `${file}: ${seg.count} objects (${seg.rule} of ${ensemble.manifest.members.length} members${v.tta ? ', flip TTA' : ''}; ` +
           `${seg.evaluations} of ${seg.fullEvaluations} member-tile evaluations run` +
