@@ -29,7 +29,10 @@ export interface ObjectRow {
   equivalentDiameter: number;
   /** Digital perimeter as scikit-image's `perimeter` (shape.ts); 0 for a single pixel or a one-pixel line. */
   perimeter: number;
-  /** 4 pi area / perimeter^2: 1 for a disc, smaller for ragged or elongated shapes; null when the perimeter is 0. */
+  /**
+   * 4 pi area / perimeter^2: about 1 for a disc, smaller for ragged or elongated shapes; above 1 for objects of a few
+   * pixels, whose digital perimeter is short; null when the perimeter is 0.
+   */
   circularity: number | null;
   /** Axes of the ellipse with the same second moments (shape.ts `equivalentEllipse`). */
   majorAxisLength: number;
