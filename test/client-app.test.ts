@@ -116,6 +116,8 @@ describe.skipIf(!ctx)('hosted app in Chromium, served by the edge', () => {
     expect(await page.textContent('[data-testid=pixel]')).toContain('unknown');
     await page.fill('[data-testid=pixel-size]', '0.5');
     expect(await page.textContent('[data-testid=pixel]')).toBe('pixel 0.5 um (given)');
+    expect(await page.textContent('th[data-key=area] button')).toBe('area (µm²)');
+    expect(await page.textContent('th[data-key=equivalentDiameter] button')).toBe('diameter (µm)');
     const csvUm = new TextDecoder().decode((await download(page, 'download-csv')).bytes);
     expect(csvUm.split('\r\n')[0]).toBe(`${OBJECT_COLUMNS.join(',')},${PHYSICAL_COLUMNS.join(',')}`);
     expect(csvUm.trim().split('\r\n')).toHaveLength(reference.count + 1);

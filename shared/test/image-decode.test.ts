@@ -6,6 +6,7 @@ import {
   decodeImage,
   formatPixelSize,
   omePixelSize,
+  physicalScale,
   type RasterImage,
   toSingleChannel,
 } from '../src/image';
@@ -244,6 +245,12 @@ describe('pixel size metadata (fixtures written by tifffile, as ImageJ and OME-T
       y: 0.0002,
       source: 'ome-xml',
     });
+  });
+
+  it('turns a pixel size into physical scales: lengths only for square pixels', () => {
+    expect(physicalScale({ x: 0.5, y: 0.5 })).toEqual({ area: 0.25, length: 0.5 });
+    expect(physicalScale({ x: 0.5, y: 0.504 }).length).toBeCloseTo(Math.sqrt(0.252), 12);
+    expect(physicalScale({ x: 0.2, y: 0.5 })).toEqual({ area: 0.1, length: null });
   });
 
   it('formats a size for messages', () => {

@@ -162,8 +162,8 @@ function showResult(r: EngineResult): void {
     `${r.width}x${r.height}, ${r.evaluations} tile evaluations` +
     (r.skipped !== undefined ? ` (${r.skipped} skipped)` : '') +
     ` in ${(r.ms.infer / 1000).toFixed(1)} s on ${r.backend.name}`;
-  showPixelSize(r);
   table.show(r.objects);
+  showPixelSize(r);
 }
 
 /** The pixel size typed in, in micrometres, or undefined when the field is empty or not a usable number. */
@@ -177,6 +177,7 @@ function showPixelSize(r: EngineResult): void {
   const typed = typedPixelSize();
   const size = typed === undefined ? r.pixelSize : { x: typed, y: typed, source: 'user' as const };
   ui.pixel.textContent = size ? `pixel ${formatPixelSize(size)}` : 'pixel size unknown: areas in px only';
+  table.setPixelSize(size);
 }
 
 async function openFile(bytes: Uint8Array, name: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ObjectRow } from '@quorum/shared';
+import { physicalScale } from '@quorum/shared/calibration';
 
 /** The per-object table: one row per nucleus, sortable by any column (click a header; again to reverse). */
 interface Column {
@@ -8,12 +9,14 @@ interface Column {
   digits: number | ((v: number) => string);
   /** Header tooltip: what the column measures, where the label alone is ambiguous. */
   title?: string;
+  /** An area or a length: shown with this label and these decimals in um^2 or um when the pixel size allows. */
+  physical?: { kind: 'area' | 'length'; label: string; digits: number };
 }
 
 // The screen shows what a quick look needs; the CSV download has every measurement (OBJECT_COLUMNS).
 const COLUMNS: readonly Column[] = [
   { key: 'id', label: 'id', digits: 0 },
-  { key: 'area', label: 'area (px)', digits: 0 },
+  { key: 'area', label: 'area (px)', digits: 0, physical: { kind: 'area', label: 'area (µm²)', digits: 1 } },
   { key: 'centroidX', label: 'x', digits: 1 },
   { key: 'centroidY', label: 'y', digits: 1 },
   {
@@ -21,6 +24,7 @@ const COLUMNS: readonly Column[] = [
     label: 'diameter (px)',
     digits: 1,
     title: 'diameter of the disc of equal area',
+    physical: { kind: 'length', label: 'diameter (µm)', digits: 2 },
   },
   {
     key: 'circularity',
@@ -69,12 +73,28 @@ export class ObjectTable {
   private rows: readonly ObjectRow[] = [];
   private key: keyof ObjectRow = 'id';
   private dir: SortDirection = 'ascending';
+  private scale: { area: number; length: number | null } | null = null;
 
   constructor(private readonly table: HTMLTableElement) {}
 
   show(rows: readonly ObjectRow[]): void {
     this.rows = rows;
     this.render();
+  }
+
+  /** Micrometres per pixel for the area and diameter columns; undefined shows pixels. */
+  setPixelSize(size: { x: number; y: number } | undefined): void {
+    this.scale = size === undefined ? null : physicalScale(size);
+    this.render();
+  }
+
+  /** The column as shown: in physical units where the pixel size allows (lengths need square pixels). */
+  private shown(c: Column): { label: string; digits: Column['digits']; factor: number } {
+    const factor =
+      !c.physical || !this.scale ? null : c.physical.kind === 'area' ? this.scale.area : this.scale.length;
+    return factor === null || !c.physical
+      ? { label: c.label, digits: c.digits, factor: 1 }
+      : { label: c.physical.label, digits: c.physical.digits, factor };
   }
 
   sortBy(key: keyof ObjectRow): void {
@@ -94,7 +114,7 @@ export class ObjectTable {
       if (c.key === this.key) th.setAttribute('aria-sort', this.dir);
       const button = doc.createElement('button');
       button.type = 'button';
-      button.textContent = c.label;
+      button.textContent = this.shown(c).label;
       if (c.title !== undefined) button.title = c.title;
       button.addEventListener('click', () => this.sortBy(c.key));
       th.append(button);
@@ -107,7 +127,9 @@ export class ObjectTable {
       for (const c of COLUMNS) {
         const td = doc.createElement('td');
         const v = row[c.key];
-        td.textContent = v === null ? '' : typeof c.digits === 'number' ? v.toFixed(c.digits) : c.digits(v);
+        const { digits, factor } = this.shown(c);
+        td.textContent =
+          v === null ? '' : typeof digits === 'number' ? (v * factor).toFixed(digits) : digits(v);
         r.append(td);
       }
       body.append(r);

@@ -9,6 +9,15 @@ export interface PixelSize {
   readonly source: 'imagej' | 'ome-xml' | 'tiff' | 'user';
 }
 
+/**
+ * What one pixel is worth physically: its area in um^2, and, for square pixels (x and y within 1%), one pixel of
+ * length in um; null for anisotropic pixels, where a length measured in pixels has no single physical scale.
+ */
+export function physicalScale(size: { x: number; y: number }): { area: number; length: number | null } {
+  const square = Math.abs(size.x - size.y) <= 0.01 * Math.max(size.x, size.y);
+  return { area: size.x * size.y, length: square ? Math.sqrt(size.x * size.y) : null };
+}
+
 /** For messages: '0.325 um (ImageJ metadata)', '0.2 x 0.3 um (OME-XML)'. */
 export function formatPixelSize(size: PixelSize): string {
   const n = (v: number) => String(Number(v.toPrecision(4)));

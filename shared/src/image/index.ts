@@ -1,5 +1,5 @@
 // Image I/O: decode PNG/TIFF/JPEG to RasterImage, reduce to one channel, encode PNG/TIFF outputs.
-export { formatPixelSize, omePixelSize, type PixelSize } from './calibration';
+export { formatPixelSize, omePixelSize, type PixelSize, physicalScale } from './calibration';
 export {
   type ChannelChoice,
   channelsIdentical,

@@ -1,4 +1,5 @@
 import { QuorumInputError } from '../errors';
+import { physicalScale } from '../image/calibration';
 import type { ChannelIntensities } from './channel-intensity';
 import type { ObjectRow } from './objects';
 
@@ -90,7 +91,7 @@ export function objectsToCsv(rows: readonly ObjectRow[], options: CsvOptions = {
       `is ${size.x} x ${size.y} um; want positive numbers`,
     );
   }
-  const square = size !== undefined && Math.abs(size.x - size.y) <= 0.01 * Math.max(size.x, size.y);
+  const scale = size === undefined ? undefined : physicalScale(size);
   const physical = size === undefined ? [] : PHYSICAL_COLUMNS;
   const perChannel = options.channels;
   if (perChannel?.mean.some((m) => m.length !== rows.length)) {
@@ -115,8 +116,8 @@ export function objectsToCsv(rows: readonly ObjectRow[], options: CsvOptions = {
     });
     const extra = physical.map((c) => {
       const length = LENGTH_OF[c];
-      if (length === null) return fixed(row.area * size!.x * size!.y, decimals);
-      return square ? fixed((row[length] as number) * Math.sqrt(size!.x * size!.y), decimals) : '';
+      if (length === null) return fixed(row.area * scale!.area, decimals);
+      return scale!.length === null ? '' : fixed((row[length] as number) * scale!.length, decimals);
     });
     const channelFields = (perChannel?.channels ?? []).flatMap((_, j) => [
       fixed(perChannel!.mean[j]![r]!, decimals),
