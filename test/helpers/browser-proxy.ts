@@ -22,6 +22,11 @@ export interface RecordedRequest {
    * update checks to update.googleapis.com and sign-in probes to accounts.google.com, which no launch flag stops.
    */
   external: boolean;
+  /**
+   * Chromium's own fetch of a service worker script (it sends `Service-Worker: script`): at registration, and the
+   * update checks it makes of its own accord, e.g. while the machine is busy. Never a request of the app's code.
+   */
+  serviceWorkerScript: boolean;
 }
 
 export type Tamper = (body: Buffer) => Buffer;
@@ -68,6 +73,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
         at: Date.now() - t0,
         refused,
         external,
+        serviceWorkerScript: req.headers['service-worker'] === 'script',
       });
       if (refused) {
         req.socket.destroy();
@@ -116,6 +122,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
       refused: true,
       // CONNECT's target is host:port.
       external: !LOOPBACK.test(url.replace(/^[a-z]+:\/\//, '').replace(/:\d+(\/.*)?$|\/.*$/, '')),
+      serviceWorkerScript: false,
     });
   server.on('connect', (req, socket) => {
     refuse('CONNECT', req.url ?? '');
