@@ -37,17 +37,23 @@ def load_tfjs(ck):
     return net.eval()
 
 
-S = exp.load_samples(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'data'))
-test = sorted(i for i, s in S.items() if s['split'] == 'test')
-ids = sorted(os.listdir(ROOT + '/checkpoints'))
-models = [load_tfjs(f'{ROOT}/checkpoints/{i}') for i in ids]
-per = {}
-for i in test:
-    prob = exp.predict_mean(models, exp.Tiler(S[i]['image'], 8, 'cpu'))
-    per[i] = exp.score_image(prob[0], None, S[i]['labels'], False)
-keys = ['raw(threshold only)', 'components(min_area=32)', 'distance(min_area=32)']
-for k in keys:
-    a = exp.aggregate([per[i][k] for i in test])
-    print(f'{k:26} Dice {a["dice"]:.4f} IoU {a["iou"]:.4f} objF1 {a["obj_f1"]:.4f} PR-AUC {a["pr_auc"]:.4f} '
-          f'pooled Dice {a["pooled_dice"]:.4f} count {a["pred_count"]}/{a["true_count"]}')
-print('report (TF.js, uint8):     Dice 0.9083 IoU 0.8352 objF1 0.7897 PR-AUC 0.9719 pooled Dice 0.9197')
+
+def main():
+    S = exp.load_samples(os.path.join(os.path.dirname(exp.REPO), 'shared', 'data', 'dsb2018-fluo'))
+    test = sorted(i for i, s in S.items() if s['split'] == 'test')
+    ids = sorted(os.listdir(ROOT + '/checkpoints'))
+    models = [load_tfjs(f'{ROOT}/checkpoints/{i}') for i in ids]
+    per = {}
+    for i in test:
+        prob = exp.predict_mean(models, exp.Tiler(S[i]['image'], 8, 'cpu'))
+        per[i] = exp.score_image(prob[0], None, S[i]['labels'], False)
+    keys = ['raw(threshold only)', 'components(min_area=32)', 'distance(min_area=32)']
+    for k in keys:
+        a = exp.aggregate([per[i][k] for i in test])
+        print(f'{k:26} Dice {a["dice"]:.4f} IoU {a["iou"]:.4f} objF1 {a["obj_f1"]:.4f} PR-AUC {a["pr_auc"]:.4f} '
+              f'pooled Dice {a["pooled_dice"]:.4f} count {a["pred_count"]}/{a["true_count"]}')
+    print('report (TF.js, uint8):     Dice 0.9083 IoU 0.8352 objF1 0.7897 PR-AUC 0.9719 pooled Dice 0.9197')
+
+
+if __name__ == '__main__':
+    main()
