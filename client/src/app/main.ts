@@ -1,5 +1,5 @@
 // The calibration module alone: the page must not pull the decoders or TF.js into its bundle.
-import { formatPixelSize } from '@quorum/shared/calibration';
+import { formatPixelSize, type PixelSize } from '@quorum/shared/calibration';
 import sampleUrl from '../../../data/samples/dsb2018-fluo/images/0a849e0eb15faa8a6d7329c3dd66aabe9a294cccb52ed30a90c8ca99092ae732.png?url';
 import { EngineClient, type EngineError, toEngineError } from '../engine/client';
 import type { EngineResult, ExportKind, LoadProgress, SegmentProgress } from '../engine/types';
@@ -162,8 +162,7 @@ function showResult(r: EngineResult): void {
     `${r.width}x${r.height}, ${r.evaluations} tile evaluations` +
     (r.skipped !== undefined ? ` (${r.skipped} skipped)` : '') +
     ` in ${(r.ms.infer / 1000).toFixed(1)} s on ${r.backend.name}`;
-  table.show(r.objects);
-  showPixelSize(r);
+  table.show(r.objects, showPixelSize(r));
 }
 
 /** The pixel size typed in, in micrometres, or undefined when the field is empty or not a usable number. */
@@ -173,11 +172,12 @@ function typedPixelSize(): number | undefined {
 }
 
 /** Which pixel size the CSV will use: the one typed in, else the file's; and where it came from. */
-function showPixelSize(r: EngineResult): void {
+/** Says which pixel size applies (typed, else the file's) and returns it. */
+function showPixelSize(r: EngineResult): PixelSize | undefined {
   const typed = typedPixelSize();
   const size = typed === undefined ? r.pixelSize : { x: typed, y: typed, source: 'user' as const };
   ui.pixel.textContent = size ? `pixel ${formatPixelSize(size)}` : 'pixel size unknown: areas in px only';
-  table.setPixelSize(size);
+  return size;
 }
 
 async function openFile(bytes: Uint8Array, name: string): Promise<void> {
@@ -224,7 +224,7 @@ ui.sample.addEventListener('click', async () => {
 ui.page.addEventListener('change', () => void segmentCurrent());
 // Only the CSV depends on the pixel size: no need to segment again.
 ui.pixelSize.addEventListener('input', () => {
-  if (result) showPixelSize(result);
+  if (result) table.setPixelSize(showPixelSize(result));
 });
 ui.cancel.addEventListener('click', () => running?.abort());
 ui.showUncertainty.addEventListener('change', () => {

@@ -77,9 +77,10 @@ export class ObjectTable {
 
   constructor(private readonly table: HTMLTableElement) {}
 
-  show(rows: readonly ObjectRow[]): void {
+  /** New rows, with the pixel size their image has (undefined: pixels), in one render. */
+  show(rows: readonly ObjectRow[], size?: { x: number; y: number }): void {
     this.rows = rows;
-    this.render();
+    this.setPixelSize(size);
   }
 
   /** Micrometres per pixel for the area and diameter columns; undefined shows pixels. */
