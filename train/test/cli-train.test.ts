@@ -4,17 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeImage, manifestFiles, OBJECT_COLUMNS, PHYSICAL_COLUMNS, parseManifest } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/cli';
 import { MIN_AREA_CANDIDATES, SPLIT_CANDIDATES } from '../src/ensemble/tune-split';
+import { expectCliError, run } from './helpers/cli';
 import { makeDataDir, TINY } from './helpers/data';
 
 const BIN = resolve(__dirname, '../bin/quorum.js');
-
-async function run(args: string[]): Promise<{ code: number; out: string[] }> {
-  const out: string[] = [];
-  const code = await main(args, (s) => out.push(s));
-  return { code, out };
-}
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 
@@ -93,9 +87,11 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const seg = await run(['segment', '--ensemble', out, image, '--out', segOut, '--backend', 'wasm']);
     expect(seg.code).toBe(0);
     const files = readdirSync(segOut)
+      .filter((f) => f !== 'summary.csv')
       .map((f) => f.replace(/^[^.]+\./, ''))
       .sort();
     expect(files).toEqual(['labels.png', 'mask.png', 'objects.csv', 'probability.tif', 'uncertainty.tif']);
+    expect(existsSync(join(segOut, 'summary.csv'))).toBe(true);
     const mask = decodeImage(
       new Uint8Array(readFileSync(join(segOut, readdirSync(segOut).find((f) => f.endsWith('.mask.png'))!))),
     );
@@ -328,24 +324,6 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     expect(existsSync(join(out, 'checkpoints', 'square256-f0', 'member.json'))).toBe(true);
   });
 });
-
-async function expectCliError(args: string[], message: RegExp): Promise<void> {
-  const errors: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => {
-    errors.push(String(s));
-    return true;
-  }) as typeof process.stderr.write;
-  let code: number;
-  try {
-    code = await main(args, () => {});
-  } finally {
-    process.stderr.write = write;
-  }
-  expect(errors.join('')).toMatch(message);
-  expect(errors.join('').trim().split('\n'), errors.join('')).toHaveLength(1);
-  expect(code).toBe(2);
-}
 
 describe('quorum train refuses bad data, naming the file', () => {
   it('a mask without an image, an image without a mask, a size mismatch, a mode too small, a foreign --out', async () => {

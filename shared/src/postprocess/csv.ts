@@ -112,16 +112,16 @@ export function objectsToCsv(rows: readonly ObjectRow[], options: CsvOptions = {
     const fields = OBJECT_COLUMNS.map((c) => {
       const v = row[c];
       if (v === null) return '';
-      return INTEGER.has(c) ? String(v) : fixed(v, decimals);
+      return INTEGER.has(c) ? String(v) : formatFixed(v, decimals);
     });
     const extra = physical.map((c) => {
       const length = LENGTH_OF[c];
-      if (length === null) return fixed(row.area * scale!.area, decimals);
-      return scale!.length === null ? '' : fixed((row[length] as number) * scale!.length, decimals);
+      if (length === null) return formatFixed(row.area * scale!.area, decimals);
+      return scale!.length === null ? '' : formatFixed((row[length] as number) * scale!.length, decimals);
     });
     const channelFields = (perChannel?.channels ?? []).flatMap((_, j) => [
-      fixed(perChannel!.mean[j]![r]!, decimals),
-      fixed(perChannel!.integrated[j]![r]!, decimals),
+      formatFixed(perChannel!.mean[j]![r]!, decimals),
+      formatFixed(perChannel!.integrated[j]![r]!, decimals),
     ]);
     lines.push([...lead, ...fields, ...extra, ...channelFields].join(','));
   });
@@ -129,7 +129,7 @@ export function objectsToCsv(rows: readonly ObjectRow[], options: CsvOptions = {
 }
 
 /** `toFixed` without the "-0.000" it gives for tiny negative values. */
-function fixed(v: number, decimals: number): string {
+export function formatFixed(v: number, decimals: number): string {
   const s = v.toFixed(decimals);
   return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
 }

@@ -25,5 +25,6 @@ export * from './pipeline';
 export * from './relabel';
 export * from './remove-small';
 export * from './split';
+export * from './summary';
 export * from './threshold';
 export * from './watershed';
