@@ -17,6 +17,11 @@ export interface OnnxExportOptions {
   /** Fixed input height/width; symbolic ('H', 'W') when omitted, like the fully convolutional TF.js model. */
   height?: number;
   width?: number;
+  /**
+   * Batch dimension of the graph's input and output (default 1). The nodes do not depend on it (no reshapes; the
+   * Resize scales keep N), only the declared shapes do, so ORT plans its buffers for this batch.
+   */
+  batch?: number;
 }
 
 type Config = ReturnType<tf.layers.Layer['getConfig']>;
@@ -305,6 +310,9 @@ export function exportOnnx(net: tf.LayersModel, options: OnnxExportOptions = {})
   const g = new GraphBuilder();
   const h = options.height ?? 'H';
   const w = options.width ?? 'W';
+  const n = options.batch ?? 1;
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`ONNX export: batch must be a positive integer (got ${n})`);
   let graphInput: Message | undefined;
   tf.tidy(() => {
     for (const layer of net.layers) {
@@ -326,7 +334,7 @@ export function exportOnnx(net: tf.LayersModel, options: OnnxExportOptions = {})
             `ONNX export: input '${layer.name}' is not an NHWC image (${JSON.stringify(shape)})`,
           );
         }
-        graphInput = floatValueInfo(layer.name, [1, channels, h, w]);
+        graphInput = floatValueInfo(layer.name, [n, channels, h, w]);
         continue;
       }
       exportLayer(
@@ -348,7 +356,7 @@ export function exportOnnx(net: tf.LayersModel, options: OnnxExportOptions = {})
       nodes: g.nodes,
       initializers: g.initializers,
       inputs: [graphInput!],
-      outputs: [floatValueInfo(out.name, [1, outChannels, h, w])],
+      outputs: [floatValueInfo(out.name, [n, outChannels, h, w])],
     },
     'quorum bench/peer onnx-export',
   );

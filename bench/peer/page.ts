@@ -73,7 +73,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 async function runPeerPage(request: PeerPageRequest): Promise<PeerPageResult> {
-  const { size, runs, warmup } = request;
+  const { size, batch, runs, warmup } = request;
   const [modelJson, shards, onnx] = await Promise.all([
     fetch(request.modelJsonUrl).then((r) => r.text()),
     Promise.all(request.shardUrls.map(fetchBytes)),
@@ -87,13 +87,16 @@ async function runPeerPage(request: PeerPageRequest): Promise<PeerPageResult> {
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
 
-  // One channel: NHWC [1, S, S, 1] and NCHW [1, 1, S, S] are the same bytes.
-  const input = blobImage(size);
+  // `batch` different images (seeds 1..batch), as the engine packs that many different tiles per member call.
+  // One channel: NHWC [B, S, S, 1] and NCHW [B, 1, S, S] are the same bytes.
+  const pixels = size * size;
+  const input = new Float32Array(batch * pixels);
+  for (let b = 0; b < batch; b++) input.set(blobImage(size, b + 1), b * pixels);
 
   // Both timings cover input upload, the forward and reading the output back into JS, each runtime's own way.
   const tfjsOnce = async (): Promise<{ ms: number; out: Float32Array }> => {
     const t0 = performance.now();
-    const x = tf.tensor4d(input, [1, size, size, 1]);
+    const x = tf.tensor4d(input, [batch, size, size, 1]);
     const y = forward(x);
     const out = (await y.data()) as Float32Array;
     const ms = performance.now() - t0;
@@ -103,7 +106,7 @@ async function runPeerPage(request: PeerPageRequest): Promise<PeerPageResult> {
   };
   const ortOnce = async (): Promise<{ ms: number; out: Float32Array }> => {
     const t0 = performance.now();
-    const feeds = { [inputName]: new ort.Tensor('float32', input, [1, 1, size, size]) };
+    const feeds = { [inputName]: new ort.Tensor('float32', input, [batch, 1, size, size]) };
     const results = await session.run(feeds);
     const y = results[outputName]!;
     const out = (await y.getData()) as Float32Array;
@@ -136,6 +139,11 @@ async function runPeerPage(request: PeerPageRequest): Promise<PeerPageResult> {
   }
   await session.release();
   model.dispose();
+  // Only a one-channel output has the same bytes in TF.js's NHWC and ORT's NCHW; a batch that came back short
+  // (or a contour channel) would otherwise be compared in the wrong layout.
+  if (tfjsOut.length !== batch * pixels) {
+    throw new Error(`TF.js returned ${tfjsOut.length} values for ${batch} x ${size}x${size} x 1 channel`);
+  }
   return {
     tfjsTimes,
     ortTimes,

@@ -20,13 +20,20 @@ import { mimeType, type Served, startStaticSite } from './serve';
 
 export interface PeerResult {
   member: string;
+  /** Side of each input image in pixels. */
   size: number;
+  /** Images per forward (distinct images, one call of the member each run). */
+  batch: number;
   /** Timed runs per runtime (interleaved). */
   runs: number;
-  /** Median forward time, TF.js WASM, 1 thread. */
+  /** Median time of one forward of the whole batch, TF.js WASM, 1 thread. */
   tfjsMs: number;
-  /** Median forward time, ONNX Runtime Web WASM, 1 thread. */
+  /** Median time of one forward of the whole batch, ONNX Runtime Web WASM, 1 thread. */
   ortMs: number;
+  /** tfjsMs per megapixel of input (batch x size x size pixels). */
+  tfjsMsPerMegapixel: number;
+  /** ortMs per megapixel of input. */
+  ortMsPerMegapixel: number;
   /** tfjsMs / ortMs (target <= 1: TF.js at least as fast). */
   ratio: number;
   /** Max |tfjs - ort| over the output probabilities. */
@@ -39,7 +46,10 @@ export interface PeerResult {
 export interface PeerOptions {
   ensembleDir: string;
   memberIndex?: number;
+  /** Input side in pixels (default 512). */
   size?: number;
+  /** Images per forward, an integer 1..MAX_BATCH (default 1). */
+  batch?: number;
   runs?: number;
   browser: Browser;
 }
@@ -49,6 +59,16 @@ export const ORT_INSTALL = `npm install --no-save onnxruntime-web@${ORT_VERSION}
 
 /** Largest max |tfjs - ort| that still says "same network": both compute in float32, only op order differs. */
 export const MAX_ABS_DIFF = 1e-4;
+
+/** Largest --batch: at 512 px a batch of 64 already makes 1 GiB activations (8 base filters) in a 4 GiB WASM heap. */
+export const MAX_BATCH = 64;
+
+/** Throws, naming --batch, unless `batch` is an integer 1..MAX_BATCH; `shown` is what to quote (the raw flag). */
+export function checkBatch(batch: number, shown: string = String(batch)): void {
+  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) {
+    throw new Error(`--batch must be an integer from 1 to ${MAX_BATCH} (got ${shown})`);
+  }
+}
 
 /** Untimed forwards per runtime before timing (WASM compilation, XNNPACK packing, allocations). */
 const WARMUP = 2;
@@ -70,12 +90,12 @@ function findOrtDist(): string | undefined {
  * The member's ONNX bytes. Weights come from the model as TF.js loads it (dequantized), on the CPU backend so the
  * export does not depend on which backend the calling process uses; the previous backend is restored.
  */
-async function exportMember(member: MemberFiles): Promise<Uint8Array> {
+async function exportMember(member: MemberFiles, batch: number): Promise<Uint8Array> {
   const previous = tf.engine().backendName;
   await tf.setBackend('cpu');
   const model = await loadMember(member.modelJson, member.shards, `${member.id}/model.json`);
   try {
-    return exportOnnx(model);
+    return exportOnnx(model, { batch });
   } finally {
     model.dispose();
     if (previous && previous !== 'cpu') await tf.setBackend(previous);
@@ -119,7 +139,9 @@ function siteFiles(
 
 export async function runPeer(opts: PeerOptions): Promise<PeerResult | { skipped: string }> {
   const size = opts.size ?? 512;
+  const batch = opts.batch ?? 1;
   const runs = opts.runs ?? 7;
+  checkBatch(batch);
   const ortDist = findOrtDist();
   if (!ortDist) {
     return {
@@ -135,7 +157,7 @@ export async function runPeer(opts: PeerOptions): Promise<PeerResult | { skipped
   }
 
   const member = await readMember(opts.ensembleDir, opts.memberIndex ?? 0);
-  const onnx = await exportMember(member);
+  const onnx = await exportMember(member, batch);
   const bundleDir = await mkdtemp(join(tmpdir(), 'quorum-peer-'));
   const context = await opts.browser.newContext();
   let site: Awaited<ReturnType<typeof startStaticSite>> | undefined;
@@ -159,6 +181,7 @@ export async function runPeer(opts: PeerOptions): Promise<PeerResult | { skipped
       onnxUrl: `${site.url}/member.onnx`,
       ortWasmPrefix: `${site.url}/ort/`,
       size,
+      batch,
       runs,
       warmup: WARMUP,
     };
@@ -169,12 +192,16 @@ export async function runPeer(opts: PeerOptions): Promise<PeerResult | { skipped
     if (result.crossOriginIsolated) throw new Error('the peer page is cross-origin isolated; it must not be');
     const tfjsMs = median(result.tfjsTimes);
     const ortMs = median(result.ortTimes);
+    const megapixels = (batch * size * size) / 1e6;
     return {
       member: member.id,
       size,
+      batch,
       runs,
       tfjsMs: round(tfjsMs, 1),
       ortMs: round(ortMs, 1),
+      tfjsMsPerMegapixel: round(tfjsMs / megapixels, 1),
+      ortMsPerMegapixel: round(ortMs / megapixels, 1),
       ratio: round(tfjsMs / ortMs, 3),
       maxAbsDiff: result.maxAbsDiff,
       tfjsDetail: result.tfjsDetail,

@@ -15,6 +15,8 @@ export interface PeerPageRequest {
   ortWasmPrefix: string;
   /** Input side in pixels. */
   size: number;
+  /** Images per forward (the batch dimension): distinct deterministic images, blobImage seeds 1..batch. */
+  batch: number;
   /** Timed runs per runtime, interleaved. */
   runs: number;
   /** Untimed runs per runtime first. */

@@ -2,12 +2,14 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchChromium } from '../../test/helpers/browser';
 import { startRecordingProxy } from '../../test/helpers/browser-proxy';
-import { MAX_ABS_DIFF, runPeer } from './peer';
+import { checkBatch, MAX_ABS_DIFF, runPeer } from './peer';
 
 /**
- * `npx tsx bench/peer/run.ts [--ensemble DIR] [--member N] [--size PX] [--runs N]`: the speed peer alone, printing
- * its JSON. Chromium is launched the way the browser tests and the client benchmark launch it (through the
- * loopback-only recording proxy, so the page can reach nothing but 127.0.0.1).
+ * `npx tsx bench/peer/run.ts [--ensemble DIR] [--member N] [--size PX] [--batch N] [--runs N]`: the speed peer
+ * alone, printing its JSON. Each timed run is one forward of `batch` different size x size images (default 512 px,
+ * batch 1); the engine's own configuration (the ensemble's tile, 256 px for dsb2018-fluo, at the engine's WASM
+ * batch, 4) is what `npm run bench:client` measures. Chromium is launched the way the browser tests and the client
+ * benchmark launch it (through the loopback-only recording proxy, so the page can reach nothing but 127.0.0.1).
  */
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -16,9 +18,19 @@ const { values } = parseArgs({
     ensemble: { type: 'string', default: resolve(ROOT, 'models/dsb2018-fluo') },
     member: { type: 'string', default: '0' },
     size: { type: 'string', default: '512' },
+    batch: { type: 'string', default: '1' },
     runs: { type: 'string', default: '7' },
   },
 });
+
+// Number('') is 0 and Number(' 4 ') is 4: only plain digits count as an integer flag.
+const batch = /^\d+$/.test(values.batch) ? Number(values.batch) : Number.NaN;
+try {
+  checkBatch(batch, JSON.stringify(values.batch));
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
 
 const proxy = await startRecordingProxy();
 const browser = await launchChromium({ proxy });
@@ -27,6 +39,7 @@ try {
     ensembleDir: values.ensemble,
     memberIndex: Number(values.member),
     size: Number(values.size),
+    batch,
     runs: Number(values.runs),
     browser,
   });

@@ -28,6 +28,9 @@ import type { EnsembleRunner } from './runner';
  */
 export type AdaptiveMode = 'off' | 'exact';
 
+/** Tiles per member call when the caller sets none (the browser engine's WASM path, the CLI). */
+export const DEFAULT_BATCH_SIZE = 4;
+
 export interface EnsembleInferenceOptions {
   tiling: TilingSpec;
   /** The network's size multiple, 2^depth. */
@@ -93,7 +96,7 @@ export async function inferEnsemble(
   });
   const { tileWidth: tw, tileHeight: th } = plan;
   const tilePixels = tw * th;
-  const batchSize = Math.max(1, options.batchSize ?? 4);
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
   const flips: readonly Flip[] = options.tta ? TTA_FLIPS : ['none'];
   const memberCount = runner.members.length;
   const weights = normalizeWeights(memberCount, options.weights);
