@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { decodeImage, OBJECT_COLUMNS, PHYSICAL_COLUMNS } from '@quorum/shared';
+import { decodeImage, OBJECT_COLUMNS, PHYSICAL_COLUMNS, SUMMARY_COLUMNS } from '@quorum/shared';
+import { unzipSync } from 'fflate';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../edge/scripts/wrangler-dev';
@@ -220,6 +221,68 @@ describe.skipIf(!ctx)('hosted app in Chromium, served by the edge', () => {
     // Still usable: the next good image segments and clears the error.
     expect(await act(page, () => upload(page, 'good.png', png, 'image/png'))).toBe('done');
     expect(await page.getByTestId('error').isHidden()).toBe(true);
+    await context.close();
+  });
+
+  it('a batch of files: each is segmented in turn, a bad one is listed and skipped, and one ZIP holds them all', async () => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const { page } = await openApp(context, '&sw=off');
+    const files = [
+      { name: 'well-a.png', mimeType: 'image/png', buffer: Buffer.from(nucleiPng(96, 96, 21)) },
+      { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('lab notes, not an image\n') },
+      // Same name as the first, from another folder: its files must not overwrite the first's in the ZIP.
+      { name: 'well-a.png', mimeType: 'image/png', buffer: Buffer.from(nucleiPng(120, 80, 22)) },
+    ];
+    expect(await act(page, () => page.setInputFiles('[data-testid=file]', files))).toBe('done');
+    expect(await page.getByTestId('batch').isVisible()).toBe(true);
+    expect(await page.getByTestId('batch-status').textContent()).toBe('3 of 3 images, 1 could not be read');
+    const table = await page.$$eval('[data-testid=batch-table] tbody tr', (trs) =>
+      trs.map((tr) => [
+        tr.getAttribute('data-state'),
+        ...Array.from(tr.querySelectorAll('td'), (td) => td.textContent),
+      ]),
+    );
+    expect(table.map((r) => r[0])).toEqual(['done', 'error', 'done']);
+    expect(table[1]![3]).toMatch(/Could not read "notes\.png".*not a PNG, TIFF or JPEG/);
+    // The view shows the last image of the batch.
+    expect(await page.getByTestId('count').textContent()).toBe(table[2]![2]);
+
+    const zip = await download(page, 'batch-download');
+    expect(zip.name).toBe('quorum-batch.zip');
+    const entries = unzipSync(zip.bytes);
+    expect(Object.keys(entries).sort()).toEqual([
+      'summary.csv',
+      'well-a-2.labels.png',
+      'well-a-2.mask.png',
+      'well-a-2.objects.csv',
+      'well-a.labels.png',
+      'well-a.mask.png',
+      'well-a.objects.csv',
+    ]);
+    expect(decodeImage(entries['well-a-2.mask.png']!).width).toBe(120);
+    const summary = new TextDecoder()
+      .decode(entries['summary.csv'])
+      .trim()
+      .split('\r\n')
+      .map((l) => l.split(','));
+    const col = (c: (typeof SUMMARY_COLUMNS)[number]) => SUMMARY_COLUMNS.indexOf(c);
+    expect(summary[0]).toEqual([...SUMMARY_COLUMNS]);
+    expect(summary.slice(1).map((r) => r[col('output')])).toEqual(['well-a', '', 'well-a-2']);
+    // Each image's count agrees with its own objects CSV and with the table on the page.
+    for (const [row, shown] of [
+      [summary[1]!, table[0]![2]],
+      [summary[3]!, table[2]![2]],
+    ] as const) {
+      const csv = new TextDecoder()
+        .decode(entries[`${row[col('output')]}.objects.csv`])
+        .trim()
+        .split('\r\n');
+      expect(row[col('objects')]).toBe(String(csv.length - 1));
+      expect(row[col('objects')]).toBe(shown);
+    }
+    // The app goes on working for single images after a batch.
+    expect(await act(page, () => upload(page, 'one.png', nucleiPng(96, 96, 23), 'image/png'))).toBe('done');
+    expect(await page.getByTestId('batch').isHidden()).toBe(true);
     await context.close();
   });
 

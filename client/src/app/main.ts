@@ -2,8 +2,17 @@
 import { formatPixelSize, type PixelSize } from '@quorum/shared/calibration';
 import sampleUrl from '../../../data/samples/dsb2018-fluo/images/0a849e0eb15faa8a6d7329c3dd66aabe9a294cccb52ed30a90c8ca99092ae732.png?url';
 import { EngineClient, type EngineError, toEngineError } from '../engine/client';
-import type { EngineResult, ExportKind, LoadProgress, SegmentProgress } from '../engine/types';
-import { readFile, saveFile, stemOf } from '../ui/files';
+import type {
+  BatchItem,
+  EngineResult,
+  ExportKind,
+  LoadedEnsembleInfo,
+  LoadProgress,
+  SegmentOptions,
+  SegmentProgress,
+} from '../engine/types';
+import { BatchList } from '../ui/batch-list';
+import { readFile, saveFile, stemOf, uniqueStems } from '../ui/files';
 import { errorMessage, formatBytes, progressOf } from '../ui/messages';
 import { type OverlayMode, renderOverlay } from '../ui/overlay';
 import { ObjectTable } from '../ui/table';
@@ -36,15 +45,24 @@ const ui = {
   timing: $<HTMLSpanElement>('timing'),
   pixel: $<HTMLSpanElement>('pixel'),
   table: $<HTMLTableElement>('objects'),
+  batch: $<HTMLElement>('batch'),
+  batchStatus: $<HTMLElement>('batch-status'),
+  batchDownload: $<HTMLButtonElement>('batch-download'),
+  batchBody: $<HTMLTableElement>('batch-table').tBodies[0]!,
 };
 
 const config = appConfig(location);
 const engine = new EngineClient();
 const table = new ObjectTable(ui.table);
 
+const batchList = new BatchList(ui.batchBody);
+
 let current: { bytes: Uint8Array; name: string } | undefined;
 let result: EngineResult | undefined;
 let running: AbortController | undefined;
+let ensembleInfo: LoadedEnsembleInfo | undefined;
+/** The last batch: what each image left for the ZIP, and the options it ran with. */
+let batch: { items: BatchItem[]; options: Pick<SegmentOptions, 'rule' | 'tta'> } | undefined;
 
 /**
  * Marks the end of a user action on <body> (`data-outcome`, and `data-settled` counting them), for people's
@@ -88,6 +106,7 @@ const ready = (async () => {
     (info.offline ? ' — offline, from the cache' : '') +
     (info.downloaded.files > 0 ? ` — downloaded ${formatBytes(info.downloaded.bytes)}` : ' — from the cache');
   ui.model.dataset['version'] = info.version;
+  ensembleInfo = info;
   ui.model.dataset['offline'] = String(info.offline);
   ui.model.dataset['downloaded'] = String(info.downloaded.files);
   showProgress(null);
@@ -104,6 +123,17 @@ const ready = (async () => {
 // The failure is already shown; keep it from also surfacing as an unhandled rejection.
 ready.catch(() => {});
 
+/** The options the form says, for one image or every image of a batch. */
+function formOptions(page: number): SegmentOptions {
+  const rule = ui.rule.value;
+  return {
+    page,
+    tta: ui.tta.checked,
+    ...(rule === 'mean' || rule === 'vote' || rule === 'union' ? { rule } : {}),
+    adaptive: config.adaptive,
+  };
+}
+
 async function segmentCurrent(): Promise<void> {
   if (!current) return;
   running?.abort();
@@ -113,17 +143,9 @@ async function segmentCurrent(): Promise<void> {
   ui.cancel.hidden = false;
   try {
     await ready;
-    const rule = ui.rule.value;
     const r = await engine.segment(
       { kind: 'file', bytes: current.bytes.slice(), name: current.name },
-      {
-        page: Number(ui.page.value) || 0,
-        tta: ui.tta.checked,
-        ...(rule === 'mean' || rule === 'vote' || rule === 'union' ? { rule } : {}),
-        adaptive: config.adaptive,
-        signal: controller.signal,
-        onProgress: showProgress,
-      },
+      { ...formOptions(Number(ui.page.value) || 0), signal: controller.signal, onProgress: showProgress },
     );
     if (running !== controller) return;
     result = r;
@@ -182,6 +204,7 @@ function showPixelSize(r: EngineResult): PixelSize | undefined {
 
 async function openFile(bytes: Uint8Array, name: string): Promise<void> {
   showError(null);
+  ui.batch.hidden = true;
   current = undefined;
   try {
     await ready.catch(() => {});
@@ -200,10 +223,93 @@ async function openFile(bytes: Uint8Array, name: string): Promise<void> {
   await segmentCurrent();
 }
 
+/**
+ * Several files: each is segmented in turn (first page of a multi-page TIFF) with the options set now; the view
+ * shows the latest, the batch table every image's count or error, and "Download all" zips the lot with a summary.
+ * A file that cannot be read is listed with its reason and the batch goes on; Cancel stops it after the current
+ * image's current tile, keeping what finished.
+ */
+async function runBatch(files: readonly File[]): Promise<void> {
+  running?.abort();
+  const controller = new AbortController();
+  running = controller;
+  showError(null);
+  const names = files.map((f) => f.name);
+  const outputs = uniqueStems(names);
+  const options = formOptions(0);
+  const items: BatchItem[] = [];
+  batch = { items, options: { ...(options.rule ? { rule: options.rule } : {}), tta: options.tta ?? false } };
+  batchList.reset(names);
+  // A batch reads first pages only; the page choice belongs to a single file.
+  ui.page.replaceChildren(new Option('1', '0', true, true));
+  ui.page.disabled = true;
+  ui.batch.hidden = false;
+  ui.batchDownload.disabled = true;
+  ui.cancel.hidden = false;
+  const status = (done: number) => {
+    const failed = items.filter((i) => 'error' in i).length;
+    ui.batchStatus.textContent =
+      `${done} of ${files.length} images` + (failed ? `, ${failed} could not be read` : '');
+  };
+  status(0);
+  let cancelled = false;
+  try {
+    await ready;
+    for (const [i, file] of files.entries()) {
+      if (controller.signal.aborted) break;
+      batchList.set(i, 'running');
+      try {
+        const bytes = await readFile(file);
+        const r = await engine.segment(
+          { kind: 'file', bytes, name: file.name },
+          { ...options, signal: controller.signal, onProgress: showProgress },
+        );
+        current = { bytes, name: file.name };
+        result = r;
+        showResult(r);
+        items.push(await engine.batchEntry(file.name, outputs[i]!));
+        batchList.set(i, 'done', String(r.count));
+      } catch (e) {
+        const err = toEngineError(e);
+        if (err.kind === 'aborted') {
+          cancelled = true;
+          batchList.set(i, 'cancelled');
+          break;
+        }
+        const message = errorMessage(err, file.name);
+        items.push({ image: file.name, error: message });
+        batchList.set(i, 'error', message);
+      }
+      status(i + 1);
+    }
+  } catch (e) {
+    // The model never loaded: that error is already on screen.
+    showError(errorMessage(toEngineError(e)));
+  } finally {
+    if (running === controller) {
+      running = undefined;
+      ui.cancel.hidden = true;
+    }
+  }
+  for (let i = items.length; i < files.length; i++) {
+    if (controller.signal.aborted) batchList.set(i, 'cancelled');
+  }
+  ui.batchDownload.disabled = items.length === 0;
+  showProgress(null);
+  ui.progressLabel.textContent = cancelled || controller.signal.aborted ? 'Batch cancelled.' : 'Batch done.';
+  settle(cancelled || controller.signal.aborted ? 'cancelled' : 'done');
+}
+
+async function openFiles(files: readonly File[]): Promise<void> {
+  if (files.length === 0) return;
+  if (files.length > 1) return runBatch(files);
+  await openFile(await readFile(files[0]!), files[0]!.name);
+}
+
 ui.file.addEventListener('change', async () => {
-  const file = ui.file.files?.[0];
+  const files = [...(ui.file.files ?? [])];
   ui.file.value = '';
-  if (file) await openFile(await readFile(file), file.name);
+  await openFiles(files);
 });
 ui.drop.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -213,8 +319,7 @@ ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
 ui.drop.addEventListener('drop', async (e) => {
   e.preventDefault();
   ui.drop.classList.remove('over');
-  const file = e.dataTransfer?.files[0];
-  if (file) await openFile(await readFile(file), file.name);
+  await openFiles([...(e.dataTransfer?.files ?? [])]);
 });
 ui.sample.addEventListener('click', async () => {
   // A bundled asset of this app: a GET of a file, never a send.
@@ -227,6 +332,19 @@ ui.pixelSize.addEventListener('input', () => {
   if (result) table.setPixelSize(showPixelSize(result));
 });
 ui.cancel.addEventListener('click', () => running?.abort());
+ui.batchDownload.addEventListener('click', async () => {
+  if (!batch || !ensembleInfo) return;
+  try {
+    const provenance = {
+      ensemble: `${ensembleInfo.name} ${ensembleInfo.version}`,
+      rule: batch.options.rule ?? ensembleInfo.rule,
+      tta: batch.options.tta ?? false,
+    };
+    saveFile(await engine.batchArchive(batch.items, provenance, typedPixelSize()));
+  } catch (e) {
+    showError(errorMessage(toEngineError(e)));
+  }
+});
 ui.showUncertainty.addEventListener('change', () => {
   if (result) renderOverlay(ui.canvas, result, overlayMode());
 });

@@ -1,6 +1,9 @@
+import type { SummaryProvenance } from '@quorum/shared';
 import * as Comlink from 'comlink';
 import type {
   BackendInfo,
+  BatchEntry,
+  BatchItem,
   EngineApi,
   EngineErrorData,
   EngineErrorKind,
@@ -117,6 +120,15 @@ export class EngineClient {
 
   exportResult(kind: ExportKind, stem: string, pixelSize?: number): Promise<ExportedFile> {
     return call(() => this.api.exportResult(kind, stem, pixelSize));
+  }
+
+  /** Keep the last result for a batch download (encoded in the worker). */
+  batchEntry(image: string, output: string): Promise<BatchEntry> {
+    return call(() => this.api.batchEntry(image, output));
+  }
+
+  batchArchive(items: BatchItem[], provenance: SummaryProvenance, pixelSize?: number): Promise<ExportedFile> {
+    return call(() => this.api.batchArchive(items, provenance, pixelSize));
   }
 
   memory(): Promise<{ count: number; bytes: number }> {

@@ -8,11 +8,13 @@ import {
   normalizePercentile,
   type SegmentOptions as PipelineOptions,
   type Segmentation,
+  type SummaryProvenance,
   segmentImage,
   tfEnsembleRunner,
 } from '@quorum/shared';
 import * as tf from '@tensorflow/tfjs';
 import { candidatesFor, selectBackend } from './backend';
+import { batchArchive, batchEntry } from './batch';
 import { defaultBatchSize } from './batch-size';
 import { exportResult } from './exports';
 import { BackendRunError, runWithFallback } from './fallback';
@@ -22,6 +24,7 @@ import { IntegrityError, type LoadedFiles, loadEnsembleFiles, NetworkError } fro
 import type { EngineStore } from './store';
 import type {
   BackendInfo,
+  BatchItem,
   EngineApi,
   EngineErrorKind,
   EngineResult,
@@ -257,6 +260,17 @@ export class Engine implements EngineApi {
       const size = userPixelSize(pixelSize);
       return exportResult(size ? { ...this.last, pixelSize: size } : this.last, kind, stem);
     });
+  }
+
+  batchEntry(image: string, output: string) {
+    return classified(async () => {
+      if (!this.last) throw engineError('input', 'nothing to keep: segment an image first');
+      return batchEntry(this.last, image, output);
+    });
+  }
+
+  batchArchive(items: BatchItem[], provenance: SummaryProvenance, pixelSize?: number) {
+    return classified(async () => batchArchive(items, provenance, userPixelSize(pixelSize)));
   }
 
   memory(): { count: number; bytes: number } {

@@ -5,6 +5,7 @@ import type {
   ChannelIntensities,
   ObjectRow,
   PixelSize,
+  SummaryProvenance,
 } from '@quorum/shared';
 
 /**
@@ -147,6 +148,33 @@ export interface ExportedFile {
   bytes: Uint8Array;
 }
 
+/**
+ * One finished image of a batch, as the page keeps it until the batch is downloaded: the mask and label images
+ * already encoded, the object rows (the CSV is written at download time, with the pixel size then in force).
+ */
+export interface BatchEntry {
+  /** The file's name as picked. */
+  image: string;
+  /** Prefix of its files in the archive, unique in the batch. */
+  output: string;
+  page: number;
+  width: number;
+  height: number;
+  objects: ObjectRow[];
+  /** What the file declared. */
+  pixelSize?: PixelSize;
+  channelIntensities?: ChannelIntensities;
+  files: ExportedFile[];
+}
+
+/** A batch image that could not be segmented, with the message the page showed for it. */
+export interface BatchFailure {
+  image: string;
+  error: string;
+}
+
+export type BatchItem = BatchEntry | BatchFailure;
+
 /** Errors cross the worker boundary as plain data: a kind the UI can branch on and a message for people. */
 export type EngineErrorKind = 'input' | 'integrity' | 'network' | 'aborted' | 'backend' | 'internal';
 
@@ -174,5 +202,12 @@ export interface EngineApi {
   /** Encode the last result. */
   /** `pixelSize` (micrometres per pixel) overrides the result's for the objects CSV's physical columns. */
   exportResult(kind: ExportKind, stem: string, pixelSize?: number): Promise<ExportedFile>;
+  /** What a batch keeps of the last result, its files named with `output`. */
+  batchEntry(image: string, output: string): Promise<BatchEntry>;
+  /**
+   * A batch as one ZIP (each image's mask, labels and objects CSV, and summary.csv). `pixelSize` (micrometres per
+   * pixel) overrides every file's own.
+   */
+  batchArchive(items: BatchItem[], provenance: SummaryProvenance, pixelSize?: number): Promise<ExportedFile>;
   memory(): { count: number; bytes: number };
 }

@@ -24,3 +24,19 @@ export function stemOf(name: string): string {
   const dot = base.lastIndexOf('.');
   return (dot > 0 ? base.slice(0, dot) : base) || 'image';
 }
+
+/**
+ * One output prefix per file, unique within a batch (files picked from different folders may share a name):
+ * the stem, then `stem-2`, `stem-3`, ... for later files with the same stem (compared without case, as a
+ * case-insensitive file system would when the archive is unpacked).
+ */
+export function uniqueStems(names: readonly string[]): string[] {
+  const taken = new Set<string>();
+  return names.map((name) => {
+    const stem = stemOf(name);
+    let candidate = stem;
+    for (let k = 2; taken.has(candidate.toLowerCase()); k++) candidate = `${stem}-${k}`;
+    taken.add(candidate.toLowerCase());
+    return candidate;
+  });
+}
