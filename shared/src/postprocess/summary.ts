@@ -86,6 +86,9 @@ export interface SummaryProvenance {
   tta: boolean;
 }
 
+/** The batch summary's file name, beside the images' own outputs (`quorum segment --out`, the app's ZIP). */
+export const SUMMARY_FILE = 'summary.csv';
+
 export const SUMMARY_COLUMNS = [
   'image',
   'output',

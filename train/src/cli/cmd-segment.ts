@@ -15,6 +15,7 @@ import {
   objectsToCsv,
   type PixelSize,
   QuorumInputError,
+  SUMMARY_FILE,
   type SummaryProvenance,
   type SummaryRow,
   segmentImage,
@@ -174,9 +175,6 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
     );
   }
 }
-
-/** Name of the per-batch table written beside the images' outputs. */
-export const SUMMARY_FILE = 'summary.csv';
 
 /**
  * Output prefixes, one per input: the file name without its extension. Two inputs with the same prefix would
