@@ -286,6 +286,53 @@ describe.skipIf(!ctx)('hosted app in Chromium, served by the edge', () => {
     await context.close();
   });
 
+  it('a nucleus clicked in the image is selected in the table, and a row clicked marks its nucleus', async () => {
+    const context = await browser.newContext();
+    const { page } = await openApp(context, '&sw=off');
+    expect(await act(page, () => upload(page, 'cells.png', nucleiPng(160, 120, 31), 'image/png'))).toBe(
+      'done',
+    );
+    // Round objects (high circularity) contain their centroid: click there.
+    const rows = await page.$$eval('[data-testid=objects] tbody tr', (trs) =>
+      trs.map((tr) => ({
+        id: Number(tr.getAttribute('data-id')),
+        cells: Array.from(tr.querySelectorAll('td'), (td) => Number(td.textContent)),
+      })),
+    );
+    expect(rows.length).toBeGreaterThan(1);
+    const [first, second] = [...rows]
+      .filter((r) => r.cells[1]! >= 30)
+      .sort((a, b) => b.cells[5]! - a.cells[5]!)
+      .map((r) => ({ id: r.id, x: r.cells[2]!, y: r.cells[3]! }));
+    const magenta = (x: number, y: number) =>
+      page.evaluate(
+        ([px, py]) => {
+          const [r, g] = document
+            .querySelector('canvas')!
+            .getContext('2d')!
+            .getImageData(px!, py!, 1, 1).data;
+          return r! - g! > 100;
+        },
+        [Math.round(x), Math.round(y)],
+      );
+    const selectedIds = () =>
+      page.$$eval('[data-testid=objects] tbody tr[aria-selected=true]', (trs) =>
+        trs.map((tr) => Number(tr.getAttribute('data-id'))),
+      );
+    expect(await magenta(first!.x, first!.y)).toBe(false);
+    const box = (await page.getByTestId('canvas').boundingBox())!;
+    await page.getByTestId('canvas').click({
+      position: { x: ((first!.x + 0.5) / 160) * box.width, y: ((first!.y + 0.5) / 120) * box.height },
+    });
+    expect(await selectedIds()).toEqual([first!.id]);
+    expect(await magenta(first!.x, first!.y)).toBe(true);
+    // A row clicked in the table moves the mark to its nucleus.
+    await page.click(`[data-testid=objects] tbody tr[data-id="${second!.id}"]`);
+    expect(await selectedIds()).toEqual([second!.id]);
+    expect(await magenta(first!.x, first!.y)).toBe(false);
+    await context.close();
+  });
+
   it('multi-page 16-bit TIFF: every page can be picked and segmented', async () => {
     const context = await browser.newContext();
     const { page } = await openApp(context, '&sw=off');

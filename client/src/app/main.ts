@@ -53,7 +53,12 @@ const ui = {
 
 const config = appConfig(location);
 const engine = new EngineClient();
-const table = new ObjectTable(ui.table);
+/** The object marked in the image and the table (0: none). */
+let selected = 0;
+const table = new ObjectTable(ui.table, (id) => {
+  selected = id;
+  if (result) renderOverlay(ui.canvas, result, overlayMode(), selected);
+});
 
 const batchList = new BatchList(ui.batchBody);
 
@@ -178,6 +183,7 @@ function overlayMode(): OverlayMode {
 function showResult(r: EngineResult): void {
   ui.result.hidden = false;
   ui.result.dataset['page'] = String(r.page);
+  selected = 0;
   renderOverlay(ui.canvas, r, overlayMode());
   ui.count.textContent = String(r.count);
   ui.timing.textContent =
@@ -346,7 +352,18 @@ ui.batchDownload.addEventListener('click', async () => {
   }
 });
 ui.showUncertainty.addEventListener('change', () => {
-  if (result) renderOverlay(ui.canvas, result, overlayMode());
+  if (result) renderOverlay(ui.canvas, result, overlayMode(), selected);
+});
+// A click on a nucleus selects it, in the image and in the table; a click on the background clears the selection.
+ui.canvas.addEventListener('click', (e) => {
+  if (!result) return;
+  const box = ui.canvas.getBoundingClientRect();
+  const x = Math.floor(((e.clientX - box.left) / box.width) * result.width);
+  const y = Math.floor(((e.clientY - box.top) / box.height) * result.height);
+  if (x < 0 || y < 0 || x >= result.width || y >= result.height) return;
+  selected = result.labels[y * result.width + x] ?? 0;
+  table.select(selected);
+  renderOverlay(ui.canvas, result, overlayMode(), selected);
 });
 for (const button of document.querySelectorAll<HTMLButtonElement>('[data-export]')) {
   button.addEventListener('click', async () => {

@@ -6,6 +6,8 @@ export type OverlayMode = 'mask' | 'uncertainty' | 'none';
 /** Mask fill and outline colours (RGB), chosen to read on a dark fluorescence background. */
 const FILL: readonly [number, number, number] = [0, 200, 255];
 const EDGE: readonly [number, number, number] = [255, 220, 0];
+/** The selected object (picked in the image or the table): a strong magenta, unlike any other overlay colour. */
+const SELECTED: readonly [number, number, number] = [255, 0, 200];
 
 /**
  * Paints the input (grey, as the network saw it) with the chosen overlay into `canvas`, at the image's own size
@@ -16,6 +18,8 @@ export function renderOverlay(
   canvas: HTMLCanvasElement,
   result: Pick<EngineResult, 'width' | 'height' | 'display' | 'mask' | 'labels' | 'uncertainty'>,
   mode: OverlayMode,
+  /** An object id to mark (in the mask mode), e.g. the table's selected row. */
+  selected = 0,
 ): void {
   const { width: w, height: h, display, labels, uncertainty } = result;
   canvas.width = w;
@@ -38,8 +42,8 @@ export function renderOverlay(
             (x < w - 1 && labels[i + 1] !== id) ||
             (y > 0 && labels[i - w] !== id) ||
             (y < h - 1 && labels[i + w] !== id);
-          const c = edge ? EDGE : FILL;
-          const a = edge ? 1 : 0.35;
+          const c = id === selected ? SELECTED : edge ? EDGE : FILL;
+          const a = edge ? 1 : id === selected ? 0.6 : 0.35;
           r = r * (1 - a) + c[0] * a;
           gg = gg * (1 - a) + c[1] * a;
           b = b * (1 - a) + c[2] * a;

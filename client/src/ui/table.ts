@@ -74,12 +74,29 @@ export class ObjectTable {
   private key: keyof ObjectRow = 'id';
   private dir: SortDirection = 'ascending';
   private scale: { area: number; length: number | null } | null = null;
+  private selected = 0;
 
-  constructor(private readonly table: HTMLTableElement) {}
+  /** `onSelect`: a row was clicked (its object id), so the page can mark that object in the image. */
+  constructor(
+    private readonly table: HTMLTableElement,
+    private readonly onSelect: (id: number) => void = () => {},
+  ) {}
+
+  /** Marks the row of object `id` (0: none) and scrolls it into view; no event is sent back. */
+  select(id: number): void {
+    this.selected = id;
+    for (const r of Array.from(this.table.tBodies[0]?.rows ?? [])) {
+      const on = Number(r.dataset['id']) === id;
+      r.classList.toggle('selected', on);
+      r.setAttribute('aria-selected', String(on));
+      if (on) r.scrollIntoView({ block: 'nearest' });
+    }
+  }
 
   /** New rows, with the pixel size their image has (undefined: pixels), in one render. */
   show(rows: readonly ObjectRow[], size?: { x: number; y: number }): void {
     this.rows = rows;
+    this.selected = 0;
     this.setPixelSize(size);
   }
 
@@ -125,6 +142,13 @@ export class ObjectTable {
     const body = doc.createElement('tbody');
     for (const row of sortRows(this.rows, this.key, this.dir)) {
       const r = doc.createElement('tr');
+      r.dataset['id'] = String(row.id);
+      r.setAttribute('aria-selected', String(row.id === this.selected));
+      if (row.id === this.selected) r.classList.add('selected');
+      r.addEventListener('click', () => {
+        this.select(row.id);
+        this.onSelect(row.id);
+      });
       for (const c of COLUMNS) {
         const td = doc.createElement('td');
         const v = row[c.key];
