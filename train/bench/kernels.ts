@@ -243,6 +243,35 @@ async function kernelRows(stock: Map<string, tf.KernelConfig>): Promise<KernelRo
     );
     tf.dispose([a, pooled, dy]);
   }
+  // The 3x3 'same' convolutions of the default member's forward (bias + ReLU fused): Winograd against XNNPACK.
+  for (const [size, ci, co] of [
+    [256, 8, 8],
+    [256, 16, 8],
+    [128, 16, 16],
+    [128, 32, 16],
+    [64, 32, 32],
+    [64, 64, 32],
+    [32, 64, 64],
+  ] as const) {
+    const x = tf.randomNormal([BATCH, size, size, ci]);
+    const filter = tf.randomNormal([3, 3, ci, co], 0, 0.2);
+    const bias = tf.randomNormal([co]);
+    const inputs = { x, filter, bias };
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu' };
+    rows.push(
+      await kernelRow(
+        'FusedConv2D',
+        `${BATCH}x${size}x${size}x${ci} -> ${co}, 3x3 + bias + ReLU`,
+        inputs,
+        attrs,
+        {
+          name: 'stock tfjs-backend-wasm kernel (XNNPACK)',
+          run: stockRun('FusedConv2D', inputs, attrs),
+        },
+      ),
+    );
+    tf.dispose([x, filter, bias]);
+  }
   return rows;
 }
 
@@ -325,6 +354,8 @@ async function main(): Promise<void> {
       'Identity',
       'Sum',
       'MaxPoolGrad',
+      'Conv2D',
+      'FusedConv2D',
       'Conv3DBackpropFilterV2',
     ].map((name) => [name, tf.getKernel(name, 'wasm')!]),
   );

@@ -8,6 +8,7 @@ import { makeMaxPoolGradConfig } from './max-pool-grad';
 import { makeSplitVConfig } from './split-v';
 import { makeSumConfig } from './sum';
 import { makeTileConfig } from './tile';
+import { makeWinogradConv2DConfig, makeWinogradFusedConv2DConfig } from './winograd/kernels';
 
 /** Kernels this module adds to the WASM backend (it has none of its own for these). */
 const ADDED: readonly KernelConfig[] = [conv2DBackpropFilterConfig];
@@ -21,6 +22,8 @@ const OVERRIDES: ReadonlyArray<[string, (original: KernelConfig) => KernelConfig
   ['Identity', makeIdentityConfig],
   ['Sum', makeSumConfig],
   ['MaxPoolGrad', makeMaxPoolGradConfig],
+  ['Conv2D', makeWinogradConv2DConfig],
+  ['FusedConv2D', makeWinogradFusedConv2DConfig],
 ];
 
 /** The stock kernels replaced while ours are registered, by kernel name. */
@@ -41,7 +44,8 @@ function replace(config: KernelConfig): void {
 /**
  * Makes the WASM backend able to train conv nets, and fast at it: adds `Conv2DBackpropFilter` and replaces
  * `Conv2DBackpropInput`, `Concat`, `SplitV` and `Tile` with XNNPACK- or memmove-based versions, `Identity` with
- * a shared reference, and `Sum` over leading axes and non-overlapping `MaxPoolGrad` with single heap passes. Idempotent;
+ * a shared reference, `Sum` over leading axes and non-overlapping `MaxPoolGrad` with single heap passes, and 3x3
+ * stride-1 `Conv2D`/`FusedConv2D` with a Winograd module of our own (winograd/) on one XNNPACK thread. Idempotent;
  * works before or after the backend is initialised (the replacements keep the originals' setup functions).
  */
 export function registerFastWasmKernels(): void {

@@ -1,0 +1,255 @@
+/**
+ * The WebAssembly text of Quorum's 3x3 convolution: Winograd F(2x2, 3x3) (Lavin & Gray, 2016) over NHWC float32,
+ * stride 1, 'same' zero padding, with the bias and ReLU fused, in 128-bit SIMD. It multiplies 16 instead of 36
+ * times per 2x2 output block and input channel, and XNNPACK's WASM build has no Winograd path: on the U-Net's 3x3
+ * layers it is 2-3.7x faster than the stock FusedConv2D on one thread (train/bench/kernels.ts).
+ *
+ * Per image: the input is copied into a zero-bordered scratch copy; then for each row of output blocks, groups of
+ * BLOCK_TILES blocks go through the input transform (B^T d B, 4 channels per vector) into V[16][tile][ci], sixteen
+ * small matrix products M[k] = V[k] U[k] (4 tiles x 8 output channels held in registers), and the output
+ * transform (A^T m A) with bias and ReLU, straight into the output. U = G g G^T, the transformed filter, is
+ * prepared by the caller (conv3x3.ts).
+ *
+ * Needs: input channels a multiple of 4, output channels a multiple of 8, height even, width a multiple of
+ * 2 * 4 (whole groups of 4 blocks); conv3x3.ts sends anything else to the stock kernel. Generated as text so the
+ * unrolled transforms stay readable; scripts/build-wasm-kernels.ts assembles it into binary.ts.
+ *
+ * Exports conv3x3(x, n, h, w, ci, co, u, bias, relu, y, scratch), all pointers into the imported memory; bias 0
+ * for none; scratch of `scratchBytes` bytes.
+ */
+
+/** Output blocks (2x2 pixels each) per group through the three stages; V and M hold one group. */
+export const BLOCK_TILES = 8;
+
+/** Bytes of scratch memory conv3x3 needs for one call. */
+export function scratchBytes(h: number, w: number, ci: number, co: number): number {
+  return ((h + 2) * (w + 2) * ci + 16 * BLOCK_TILES * (ci + co)) * 4;
+}
+
+/** The module's text; `shared` for the threaded WASM build, whose memory is a shared one. */
+export function winogradWat({ shared }: { shared: boolean }): string {
+  const B = BLOCK_TILES;
+  const L: string[] = [];
+  const e = (s: string) => L.push(s);
+  e('(module');
+  e(shared ? '(import "env" "memory" (memory 1 65536 shared))' : '(import "env" "memory" (memory 1))');
+  // pad: copy image x [h][w][ci] into p [(h+2)][(w+2)][ci] with a zero border.
+  e(`(func $pad (param $x i32) (param $h i32) (param $w i32) (param $ci i32) (param $p i32)
+    (local $row i32) (local $rowBytes i32) (local $prow i32) (local $y i32)
+    (local.set $rowBytes (i32.mul (i32.mul (local.get $w) (local.get $ci)) (i32.const 4)))
+    (local.set $prow (i32.add (local.get $rowBytes) (i32.mul (local.get $ci) (i32.const 8))))
+    ;; top and bottom border rows
+    (memory.fill (local.get $p) (i32.const 0) (local.get $prow))
+    (memory.fill (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 1)) (local.get $prow))) (i32.const 0) (local.get $prow))
+    (local.set $y (i32.const 0))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_u (local.get $y) (local.get $h)))
+      (local.set $row (i32.add (local.get $p) (i32.mul (i32.add (local.get $y) (i32.const 1)) (local.get $prow))))
+      (memory.fill (local.get $row) (i32.const 0) (i32.mul (local.get $ci) (i32.const 4)))
+      (memory.copy (i32.add (local.get $row) (i32.mul (local.get $ci) (i32.const 4))) (i32.add (local.get $x) (i32.mul (local.get $y) (local.get $rowBytes))) (local.get $rowBytes))
+      (memory.fill (i32.add (i32.add (local.get $row) (i32.mul (local.get $ci) (i32.const 4))) (local.get $rowBytes)) (i32.const 0) (i32.mul (local.get $ci) (i32.const 4)))
+      (local.set $y (i32.add (local.get $y) (i32.const 1)))
+      (br $rows)))
+  )`);
+  // input transform of nb tiles starting at padded (row 2ty, col 2tx0): V[k][t][ci]
+  {
+    const d: string[] = [];
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) d.push(`$d${i}${j}`);
+    e(`(func $inT (param $p i32) (param $prowBytes i32) (param $ci i32) (param $nb i32) (param $v i32)
+    (local $t i32) (local $c i32) (local $base i32) (local $vt i32) (local $cs i32) (local $kStride i32)
+    ${d.map((n) => `(local ${n} v128)`).join(' ')}
+    ${[0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => `(local $a${i}${j} v128)`).join(' ')).join(' ')}
+    (local.set $cs (i32.mul (local.get $ci) (i32.const 4)))
+    (local.set $kStride (i32.mul (i32.const ${B}) (local.get $cs)))
+    (local.set $t (i32.const 0))
+    (block $tdone (loop $tiles
+      (br_if $tdone (i32.ge_u (local.get $t) (local.get $nb)))
+      (local.set $c (i32.const 0))
+      (block $cdone (loop $chans
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $cs)))
+        (local.set $base (i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $t) (i32.const 2)) (local.get $cs))) (local.get $c)))`);
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        e(
+          `        (local.set $d${i}${j} (v128.load (i32.add (i32.add (local.get $base) (i32.mul (i32.const ${i}) (local.get $prowBytes))) (i32.mul (i32.const ${j}) (local.get $cs)))))`,
+        );
+      }
+    }
+    // rows: a_ij = BT applied along i
+    for (let j = 0; j < 4; j++) {
+      e(`        (local.set $a0${j} (f32x4.sub (local.get $d0${j}) (local.get $d2${j})))`);
+      e(`        (local.set $a1${j} (f32x4.add (local.get $d1${j}) (local.get $d2${j})))`);
+      e(`        (local.set $a2${j} (f32x4.sub (local.get $d2${j}) (local.get $d1${j})))`);
+      e(`        (local.set $a3${j} (f32x4.sub (local.get $d1${j}) (local.get $d3${j})))`);
+    }
+    e(
+      `        (local.set $vt (i32.add (i32.add (local.get $v) (i32.mul (local.get $t) (local.get $cs))) (local.get $c)))`,
+    );
+    for (let i = 0; i < 4; i++) {
+      const exprs = [
+        `(f32x4.sub (local.get $a${i}0) (local.get $a${i}2))`,
+        `(f32x4.add (local.get $a${i}1) (local.get $a${i}2))`,
+        `(f32x4.sub (local.get $a${i}2) (local.get $a${i}1))`,
+        `(f32x4.sub (local.get $a${i}1) (local.get $a${i}3))`,
+      ];
+      for (let j = 0; j < 4; j++) {
+        const k = i * 4 + j;
+        e(
+          `        (v128.store (i32.add (local.get $vt) (i32.mul (i32.const ${k}) (local.get $kStride))) ${exprs[j]})`,
+        );
+      }
+    }
+    e(`        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $chans)))
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (br $tiles)))
+  )`);
+  }
+  // GEMM: M[k][t][co] = sum_ci V[k][t][ci] U[k][ci][co]; nb multiple of 4, co multiple of 8
+  e(`(func $gemm (param $v i32) (param $u i32) (param $m i32) (param $ci i32) (param $co i32) (param $nb i32)
+    (local $k i32) (local $t i32) (local $cb i32) (local $ic i32) (local $vb i32) (local $ub i32) (local $mb i32)
+    (local $cs i32) (local $os i32) (local $u0 v128) (local $u1 v128) (local $s v128)
+    ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $c${i} v128)`).join(' ')}
+    (local.set $cs (i32.mul (local.get $ci) (i32.const 4)))
+    (local.set $os (i32.mul (local.get $co) (i32.const 4)))
+    (local.set $k (i32.const 0))
+    (block $kdone (loop $ks
+      (br_if $kdone (i32.ge_u (local.get $k) (i32.const 16)))
+      (local.set $t (i32.const 0))
+      (block $tdone (loop $ts
+        (br_if $tdone (i32.ge_u (local.get $t) (local.get $nb)))
+        (local.set $cb (i32.const 0))
+        (block $cbdone (loop $cbs
+          (br_if $cbdone (i32.ge_u (local.get $cb) (local.get $os)))
+          ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local.set $c${i} (v128.const i32x4 0 0 0 0))`).join(' ')}
+          (local.set $vb (i32.add (local.get $v) (i32.mul (i32.add (i32.mul (local.get $k) (i32.const ${B})) (local.get $t)) (local.get $cs))))
+          (local.set $ub (i32.add (i32.add (local.get $u) (i32.mul (i32.mul (local.get $k) (local.get $ci)) (local.get $os))) (local.get $cb)))
+          (local.set $ic (i32.const 0))
+          (block $idone (loop $is
+            (br_if $idone (i32.ge_u (local.get $ic) (local.get $ci)))
+            (local.set $u0 (v128.load (local.get $ub)))
+            (local.set $u1 (v128.load offset=16 (local.get $ub)))
+            ${[0, 1, 2, 3]
+              .map(
+                (
+                  q,
+                ) => `(local.set $s (v128.load32_splat (i32.add (local.get $vb) (i32.mul (i32.const ${q}) (local.get $cs)))))
+            (local.set $c${2 * q} (f32x4.add (local.get $c${2 * q}) (f32x4.mul (local.get $s) (local.get $u0))))
+            (local.set $c${2 * q + 1} (f32x4.add (local.get $c${2 * q + 1}) (f32x4.mul (local.get $s) (local.get $u1))))`,
+              )
+              .join('\n            ')}
+            (local.set $vb (i32.add (local.get $vb) (i32.const 4)))
+            (local.set $ub (i32.add (local.get $ub) (local.get $os)))
+            (local.set $ic (i32.add (local.get $ic) (i32.const 1)))
+            (br $is)))
+          (local.set $mb (i32.add (i32.add (local.get $m) (i32.mul (i32.add (i32.mul (local.get $k) (i32.const ${B})) (local.get $t)) (local.get $os))) (local.get $cb)))
+          ${[0, 1, 2, 3]
+            .map(
+              (
+                q,
+              ) => `(v128.store (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $c${2 * q}))
+          (v128.store offset=16 (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $c${2 * q + 1}))`,
+            )
+            .join('\n          ')}
+          (local.set $cb (i32.add (local.get $cb) (i32.const 32)))
+          (br $cbs)))
+        (local.set $t (i32.add (local.get $t) (i32.const 4)))
+        (br $ts)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $ks)))
+  )`);
+  e(`(func $outT (param $m i32) (param $co i32) (param $nb i32) (param $bias i32) (param $relu i32) (param $y i32) (param $rowBytes i32)
+    (local $t i32) (local $c i32) (local $os i32) (local $kStride i32) (local $mt i32) (local $yb i32) (local $bv v128) (local $z v128)
+    ${[0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => `(local $m${i}${j} v128)`).join(' ')).join(' ')}
+    ${[0, 1].map((i) => [0, 1, 2, 3].map((j) => `(local $b${i}${j} v128)`).join(' ')).join(' ')}
+    (local $y00 v128) (local $y01 v128) (local $y10 v128) (local $y11 v128)
+    (local.set $os (i32.mul (local.get $co) (i32.const 4)))
+    (local.set $kStride (i32.mul (i32.const ${B}) (local.get $os)))
+    (local.set $z (v128.const i32x4 0 0 0 0))
+    (local.set $t (i32.const 0))
+    (block $tdone (loop $tiles
+      (br_if $tdone (i32.ge_u (local.get $t) (local.get $nb)))
+      (local.set $c (i32.const 0))
+      (block $cdone (loop $chans
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $os)))
+        (local.set $mt (i32.add (i32.add (local.get $m) (i32.mul (local.get $t) (local.get $os))) (local.get $c)))`);
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 4; j++)
+      e(
+        `        (local.set $m${i}${j} (v128.load (i32.add (local.get $mt) (i32.mul (i32.const ${i * 4 + j}) (local.get $kStride)))))`,
+      );
+  for (let j = 0; j < 4; j++) {
+    e(
+      `        (local.set $b0${j} (f32x4.add (f32x4.add (local.get $m0${j}) (local.get $m1${j})) (local.get $m2${j})))`,
+    );
+    e(
+      `        (local.set $b1${j} (f32x4.sub (f32x4.sub (local.get $m1${j}) (local.get $m2${j})) (local.get $m3${j})))`,
+    );
+  }
+  e(
+    `        (local.set $bv (if (result v128) (local.get $bias) (then (v128.load (i32.add (local.get $bias) (local.get $c)))) (else (local.get $z))))`,
+  );
+  for (let a = 0; a < 2; a++) {
+    e(
+      `        (local.set $y${a}0 (f32x4.add (f32x4.add (f32x4.add (local.get $b${a}0) (local.get $b${a}1)) (local.get $b${a}2)) (local.get $bv)))`,
+    );
+    e(
+      `        (local.set $y${a}1 (f32x4.add (f32x4.sub (f32x4.sub (local.get $b${a}1) (local.get $b${a}2)) (local.get $b${a}3)) (local.get $bv)))`,
+    );
+  }
+  e(`        (if (local.get $relu) (then
+          (local.set $y00 (f32x4.max (local.get $y00) (local.get $z)))
+          (local.set $y01 (f32x4.max (local.get $y01) (local.get $z)))
+          (local.set $y10 (f32x4.max (local.get $y10) (local.get $z)))
+          (local.set $y11 (f32x4.max (local.get $y11) (local.get $z)))))
+        (local.set $yb (i32.add (i32.add (local.get $y) (i32.mul (i32.mul (local.get $t) (i32.const 2)) (local.get $os))) (local.get $c)))
+        (v128.store (local.get $yb) (local.get $y00))
+        (v128.store (i32.add (local.get $yb) (local.get $os)) (local.get $y01))
+        (v128.store (i32.add (local.get $yb) (local.get $rowBytes)) (local.get $y10))
+        (v128.store (i32.add (i32.add (local.get $yb) (local.get $rowBytes)) (local.get $os)) (local.get $y11))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $chans)))
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (br $tiles)))
+  )`);
+  // driver
+  e(`(func (export "conv3x3") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $ci i32) (param $co i32)
+      (param $u i32) (param $bias i32) (param $relu i32) (param $y i32) (param $scratch i32)
+    (local $img i32) (local $p i32) (local $v i32) (local $m i32) (local $prowBytes i32) (local $ty i32) (local $tx i32)
+    (local $tw i32) (local $nb i32) (local $yRow i32) (local $inBytes i32) (local $outBytes i32) (local $orow i32)
+    (local.set $p (local.get $scratch))
+    (local.set $prowBytes (i32.mul (i32.mul (i32.add (local.get $w) (i32.const 2)) (local.get $ci)) (i32.const 4)))
+    (local.set $v (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 2)) (local.get $prowBytes))))
+    (local.set $m (i32.add (local.get $v) (i32.mul (i32.const ${16 * B * 4}) (local.get $ci))))
+    (local.set $tw (i32.shr_u (local.get $w) (i32.const 1)))
+    (local.set $inBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $ci)) (i32.const 4)))
+    (local.set $orow (i32.mul (i32.mul (local.get $w) (local.get $co)) (i32.const 4)))
+    (local.set $outBytes (i32.mul (local.get $h) (local.get $orow)))
+    (local.set $img (i32.const 0))
+    (block $ndone (loop $imgs
+      (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
+      (call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p))
+      (local.set $ty (i32.const 0))
+      (block $tydone (loop $tys
+        (br_if $tydone (i32.ge_u (local.get $ty) (i32.shr_u (local.get $h) (i32.const 1))))
+        (local.set $tx (i32.const 0))
+        (block $txdone (loop $txs
+          (br_if $txdone (i32.ge_u (local.get $tx) (local.get $tw)))
+          (local.set $nb (select (i32.const ${B}) (i32.sub (local.get $tw) (local.get $tx)) (i32.le_u (i32.const ${B}) (i32.sub (local.get $tw) (local.get $tx)))))
+          (call $inT
+            (i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $prowBytes))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $ci)) (i32.const 4)))
+            (local.get $prowBytes) (local.get $ci) (local.get $nb) (local.get $v))
+          (call $gemm (local.get $v) (local.get $u) (local.get $m) (local.get $ci) (local.get $co) (local.get $nb))
+          (call $outT (local.get $m) (local.get $co) (local.get $nb) (local.get $bias) (local.get $relu)
+            (i32.add (i32.add (i32.add (local.get $y) (i32.mul (local.get $img) (local.get $outBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $orow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $co)) (i32.const 4)))
+            (local.get $orow))
+          (local.set $tx (i32.add (local.get $tx) (i32.const ${B})))
+          (br $txs)))
+        (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+        (br $tys)))
+      (local.set $img (i32.add (local.get $img) (i32.const 1)))
+      (br $imgs)))
+  )`);
+  e(')');
+  return L.join('\n');
+}
