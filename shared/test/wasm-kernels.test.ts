@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAST_WASM_KERNELS, registerFastWasmKernels, restoreWasmKernels } from '../src/wasm-kernels';
-import { winogradFilter } from '../src/wasm-kernels/winograd/conv3x3';
+import { winogradFilter, winogradFilterGrad } from '../src/wasm-kernels/winograd/conv3x3';
 
 // Every kernel registered for WASM is checked against tfjs-backend-cpu on the shapes the U-Net uses
 // (3x3 s1 same, 1x1, 2x2 s2 transposed) plus 3x3 s2 same/valid, 2x2 s2 valid and explicit padding for safety,
@@ -539,5 +540,69 @@ describe('3x3 convolutions through the Winograd module', () => {
               for (let c = 0; c < 3; c++) s += G[i]![r]! * g[(r * 3 + c) * ci * co + a * co + b]! * G[j]![c]!;
             expect(u[(i * 4 + j) * ci * co + a * co + b]).toBeCloseTo(s, 6);
           }
+  });
+});
+
+describe('3x3 filter gradients through the Winograd module', () => {
+  it.each([
+    [1, 2, 8, 4, 8],
+    [3, 8, 16, 8, 8],
+    [2, 6, 72, 16, 8],
+    [1, 8, 16, 64, 64],
+    [1, 4, 8, 128, 64],
+  ])(
+    'Conv2DBackpropFilter matches the CPU backend: %i x %i x %i, %i -> %i channels',
+    async (n, h, w, ci, co) => {
+      const x = randomValues([n, h, w, ci], 70);
+      const dy = randomValues([n, h, w, co], 71);
+      for (const pad of ['same', 1] as const) {
+        await expectWasmMatchesCpu(() =>
+          tf.tidy(() =>
+            tf
+              .engine()
+              .runKernel(
+                'Conv2DBackpropFilter',
+                { x: tf.tensor4d(x, [n, h, w, ci]), dy: tf.tensor4d(dy, [n, h, w, co]) },
+                { strides: 1, pad, dataFormat: 'NHWC', filterShape: [3, 3, ci, co] },
+              ),
+          ),
+        );
+      }
+    },
+  );
+
+  it('really runs here (the module instantiates against this backend)', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([1, 4, 8, 8]);
+    const dy = tf.randomNormal([1, 4, 8, 8]);
+    const backend = tf.backend() as BackendWasm;
+    const dW = winogradFilterGrad(backend, x, dy);
+    expect(dW?.shape).toEqual([3, 3, 8, 8]);
+    if (dW) backend.disposeData(dW.dataId);
+    tf.dispose([x, dy]);
+  });
+
+  it('gives tf.grads of a fused conv (bias, ReLU) w.r.t. input, filter and bias as on the CPU', async () => {
+    const [n, h, w, ci, co] = [2, 8, 16, 8, 16];
+    const x = randomValues([n, h, w, ci], 80);
+    const filter = randomValues([3, 3, ci, co], 81);
+    const bias = randomValues([co], 82);
+    await expectWasmMatchesCpu(() =>
+      tf.tidy(() =>
+        tf.grads((a: tf.Tensor, f: tf.Tensor, b: tf.Tensor) =>
+          tf.fused
+            .conv2d({
+              x: a as tf.Tensor4D,
+              filter: f as tf.Tensor4D,
+              strides: 1,
+              pad: 'same',
+              bias: b,
+              activation: 'relu',
+            })
+            .square()
+            .sum(),
+        )([tf.tensor4d(x, [n, h, w, ci]), tf.tensor4d(filter, [3, 3, ci, co]), tf.tensor1d(bias)]),
+      ),
+    );
   });
 });

@@ -8,9 +8,12 @@ import {
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callWasmKernel, release } from './call';
+import { winogradFilterGrad } from './winograd/conv3x3';
+import { winogradConvOk } from './winograd/kernels';
 
 /**
- * Filter gradient of a 2-D convolution (NHWC), which tfjs-backend-wasm 4.22 lacks.
+ * Filter gradient of a 2-D convolution (NHWC), which tfjs-backend-wasm 4.22 lacks. A 3x3 stride-1 'same'
+ * convolution goes to the Winograd module (winograd/); any other one:
  *
  * dW[kh,kw,ci,co] = sum over n,oh,ow of xpad[n, oh*s+kh, ow*s+kw, ci] * dy[n,oh,ow,co]
  * is itself a convolution that XNNPACK runs fast: input x transposed to [Ci,H,W,N] (batch Ci, channels N),
@@ -30,6 +33,14 @@ function conv2DBackpropFilter(args: {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
   if (backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') {
     throw new Error(`Conv2DBackpropFilter on WASM supports only NHWC, got dataFormat '${dataFormat}'`);
+  }
+  // 3x3 stride-1 'same' (the U-Net's convolutions): Winograd F(3x3, 2x2), about 2.25x fewer multiplications.
+  if (
+    dy.dtype === 'float32' &&
+    winogradConvOk(x, filterShape, { strides, pad, dataFormat: 'NHWC', dilations: 1 })
+  ) {
+    const dW = winogradFilterGrad(backend, x, dy);
+    if (dW !== null) return dW;
   }
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],

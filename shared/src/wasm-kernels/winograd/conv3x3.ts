@@ -1,7 +1,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { WINOGRAD_WASM_BASE64 } from './binary';
-import { scratchBytes } from './wat';
+import { gradientScratchBytes, scratchBytes, type WinogradPart } from './wat';
 
 /**
  * Running the Winograd module (wat.ts) on the WASM backend's own heap: the module imports the backend's memory, so
@@ -40,7 +40,25 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-const instances = new WeakMap<WasmMemory, Conv3x3Export | null>();
+type FilterGradExport = (
+  x: number,
+  dy: number,
+  n: number,
+  h: number,
+  w: number,
+  ci: number,
+  co: number,
+  dw: number,
+  scratch: number,
+) => void;
+
+interface Exports {
+  forward: Conv3x3Export;
+  gradient: FilterGradExport;
+}
+
+/** Instantiated modules per memory and part; null where instantiation failed. */
+const instances = new WeakMap<WasmMemory, Partial<Record<WinogradPart, Function | null>>>();
 
 /** The backend's WebAssembly memory: exported by the plain build, created in JS by the threaded one. */
 function backendMemory(module: EmscriptenModule): WasmMemory | null {
@@ -67,28 +85,31 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * The module's conv3x3 for this backend, or null where it must not or cannot run: when XNNPACK runs on several
+ * A module's export for this backend, or null where it must not or cannot run: when XNNPACK runs on several
  * threads (one Winograd thread is then slower than it), or where the module cannot be instantiated (a runtime
  * without WASM SIMD: the backend then runs its non-SIMD build, which is slow everywhere anyway).
  */
-function winogradFor(backend: BackendWasm): Conv3x3Export | null {
+function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: P): Exports[P] | null {
   if (getThreadsCount() > 1) return null;
   const module = backend.wasm as unknown as EmscriptenModule;
   const memory = backendMemory(module);
   if (memory === null) return null;
-  let fn = instances.get(memory);
+  let parts = instances.get(memory);
+  if (parts === undefined) instances.set(memory, (parts = {}));
+  let fn = parts[part];
   if (fn === undefined) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     try {
-      const bytes = decodeBase64(shared ? WINOGRAD_WASM_BASE64.shared : WINOGRAD_WASM_BASE64.plain);
+      const key = shared ? (`${part}Shared` as const) : part;
+      const bytes = decodeBase64(WINOGRAD_WASM_BASE64[key as keyof typeof WINOGRAD_WASM_BASE64]);
       const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-      fn = instance.exports['conv3x3'] as Conv3x3Export;
+      fn = instance.exports[part === 'forward' ? 'conv3x3' : 'filter_grad'] as Function;
     } catch {
       fn = null;
     }
-    instances.set(memory, fn);
+    parts[part] = fn;
   }
-  return fn;
+  return fn as Exports[P] | null;
 }
 
 /**
@@ -155,7 +176,7 @@ export function winogradConv3x3(
   bias: TensorInfo | undefined,
   relu: boolean,
 ): TensorInfo | null {
-  const conv = winogradFor(backend);
+  const conv = winogradFor(backend, 'forward');
   if (conv === null) return null;
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const co = filter.shape[3]!;
@@ -172,6 +193,27 @@ export function winogradConv3x3(
     new Float32Array(module.HEAPU8.buffer, ptr, u.length).set(u);
     const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
     conv(at(x), n, h, w, ci, co, ptr, bias ? at(bias) : 0, relu ? 1 : 0, at(out), ptr + u.byteLength);
+  } finally {
+    module._free(ptr);
+  }
+  return out;
+}
+
+/**
+ * dW = the filter gradient of conv3x3(x, W, 'same') for output gradient dy, as [3, 3, ci, co]; or null when this
+ * backend cannot run the module. The caller has checked the shape (winogradShapeOk with [3, 3, ci, co]).
+ */
+export function winogradFilterGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo): TensorInfo | null {
+  const grad = winogradFor(backend, 'gradient');
+  if (grad === null) return null;
+  const [n, h, w, ci] = x.shape as [number, number, number, number];
+  const co = dy.shape[3]!;
+  const out = backend.makeOutput([3, 3, ci, co], 'float32');
+  const module = backend.wasm as unknown as EmscriptenModule;
+  const ptr = module._malloc(gradientScratchBytes(h, w, ci, co));
+  try {
+    const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+    grad(at(x), at(dy), n, h, w, ci, co, at(out), ptr);
   } finally {
     module._free(ptr);
   }

@@ -15,7 +15,8 @@ import { winogradConv3x3, winogradShapeOk } from './conv3x3';
  * `Conv2D` and `FusedConv2D` (bias, ReLU) for 3x3 stride-1 'same' convolutions through the Winograd module; every
  * other convolution, and every one the module cannot take (channels, odd sizes, other activations, several
  * XNNPACK threads), goes to the stock kernel. `Conv2DBackpropInput` of such a convolution is itself one (the
- * filter reversed), so the trainer's input gradients come here too (conv2d-backprop-input.ts).
+ * filter reversed), so the trainer's input gradients come here too (conv2d-backprop-input.ts); its filter
+ * gradient has a module of its own (conv2d-backprop-filter.ts).
  */
 
 type Pair = number | [number, number] | readonly number[];
@@ -36,17 +37,24 @@ function padsOne(pad: Conv2DAttrs['pad']): boolean {
   );
 }
 
-function eligible(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): boolean {
+/** Whether a float32 convolution of x by a filter of `filterShape` with these attributes is the module's. */
+export function winogradConvOk(
+  x: TensorInfo,
+  filterShape: readonly number[],
+  attrs: Pick<Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dilations'>,
+): boolean {
   return (
     x.dtype === 'float32' &&
-    filter.dtype === 'float32' &&
     (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
     ones(attrs.strides) &&
     ones(attrs.dilations) &&
     padsOne(attrs.pad) &&
-    winogradShapeOk(x.shape, filter.shape)
+    winogradShapeOk(x.shape, filterShape)
   );
 }
+
+const eligible = (x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs) =>
+  filter.dtype === 'float32' && winogradConvOk(x, filter.shape, attrs);
 
 export function makeWinogradConv2DConfig(original: KernelConfig): KernelConfig {
   const kernelFunc = (args: { inputs: Conv2DInputs; backend: BackendWasm; attrs: Conv2DAttrs }) => {

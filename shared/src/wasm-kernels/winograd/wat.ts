@@ -21,16 +21,38 @@
 /** Output blocks (2x2 pixels each) per group through the three stages; V and M hold one group. */
 export const BLOCK_TILES = 8;
 
+/** Tiles per group in the filter gradient, which sums over every tile: longer groups, fewer passes over M. */
+export const GRADIENT_TILES = 32;
+
+/** Bytes of scratch memory filter_grad needs for one call. */
+export function gradientScratchBytes(h: number, w: number, ci: number, co: number): number {
+  return ((h + 2) * (w + 2) * ci + 16 * GRADIENT_TILES * (ci + co) + 16 * ci * co) * 4;
+}
+
 /** Bytes of scratch memory conv3x3 needs for one call. */
 export function scratchBytes(h: number, w: number, ci: number, co: number): number {
   return ((h + 2) * (w + 2) * ci + 16 * BLOCK_TILES * (ci + co)) * 4;
 }
 
 /** The module's text; `shared` for the threaded WASM build, whose memory is a shared one. */
-export function winogradWat({ shared }: { shared: boolean }): string {
+export type WinogradPart = 'forward' | 'gradient';
+
+/**
+ * One module's text: the forward convolution (conv3x3) or the filter gradient (filter_grad), each small enough
+ * (under 4 KB) for a browser to compile synchronously on any thread; `shared` for the threaded WASM build, whose
+ * memory is a shared one.
+ */
+export function winogradWat({ shared, part }: { shared: boolean; part: WinogradPart }): string {
   const B = BLOCK_TILES;
   const L: string[] = [];
-  const e = (s: string) => L.push(s);
+  // Sections of the other part are generated but not emitted.
+  let emitting = true;
+  const e = (s: string) => {
+    if (emitting) L.push(s);
+  };
+  const section = (of: WinogradPart | 'both') => {
+    emitting = of === 'both' || of === part;
+  };
   e('(module');
   e(shared ? '(import "env" "memory" (memory 1 65536 shared))' : '(import "env" "memory" (memory 1))');
   // pad: copy image x [h][w][ci] into p [(h+2)][(w+2)][ci] with a zero border.
@@ -51,16 +73,21 @@ export function winogradWat({ shared }: { shared: boolean }): string {
       (local.set $y (i32.add (local.get $y) (i32.const 1)))
       (br $rows)))
   )`);
-  // input transform of nb tiles starting at padded (row 2ty, col 2tx0): V[k][t][ci]
-  {
+  // input transform of nb tiles starting at padded (row 2ty, col 2tx0): V[k][t][ci], for groups of `tiles` tiles
+  // ($inT: the forward's BLOCK_TILES, $inTG: the filter gradient's GRADIENT_TILES)
+  for (const [name, tiles, of] of [
+    ['$inT', B, 'forward'],
+    ['$inTG', GRADIENT_TILES, 'gradient'],
+  ] as const) {
+    section(of);
     const d: string[] = [];
     for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) d.push(`$d${i}${j}`);
-    e(`(func $inT (param $p i32) (param $prowBytes i32) (param $ci i32) (param $nb i32) (param $v i32)
+    e(`(func ${name} (param $p i32) (param $prowBytes i32) (param $ci i32) (param $nb i32) (param $v i32)
     (local $t i32) (local $c i32) (local $base i32) (local $vt i32) (local $cs i32) (local $kStride i32)
     ${d.map((n) => `(local ${n} v128)`).join(' ')}
     ${[0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => `(local $a${i}${j} v128)`).join(' ')).join(' ')}
     (local.set $cs (i32.mul (local.get $ci) (i32.const 4)))
-    (local.set $kStride (i32.mul (i32.const ${B}) (local.get $cs)))
+    (local.set $kStride (i32.mul (i32.const ${tiles}) (local.get $cs)))
     (local.set $t (i32.const 0))
     (block $tdone (loop $tiles
       (br_if $tdone (i32.ge_u (local.get $t) (local.get $nb)))
@@ -105,6 +132,7 @@ export function winogradWat({ shared }: { shared: boolean }): string {
       (br $tiles)))
   )`);
   }
+  section('forward');
   // GEMM: M[k][t][co] = sum_ci V[k][t][ci] U[k][ci][co]; nb multiple of 4, co multiple of 8
   e(`(func $gemm (param $v i32) (param $u i32) (param $m i32) (param $ci i32) (param $co i32) (param $nb i32)
     (local $k i32) (local $t i32) (local $cb i32) (local $ic i32) (local $vb i32) (local $ub i32) (local $mb i32)
@@ -212,6 +240,210 @@ export function winogradWat({ shared }: { shared: boolean }): string {
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (br $tiles)))
   )`);
+  section('gradient');
+  // Filter gradient, F(3x3, 2x2): dW = A^T [ sum over tiles (B^T x B) . (G' dy G'^T) ] A, accumulated in M[16][ci][co].
+  // The input transform is the forward's ($inTG); G' is F(3,2)'s G with its last row negated, which makes up for
+  // F(2,3)'s B^T having that row negated relative to F(3,2)'s.
+  {
+    const G = GRADIENT_TILES;
+    // dy transform of nb tiles (2x2 dy pixels each, from row 2ty, col 2tx0 of dy [h][w][co]) into Y[k][t][co]
+    e(`(func $dyT (param $dy i32) (param $rowBytes i32) (param $co i32) (param $nb i32) (param $yb i32)
+    (local $t i32) (local $c i32) (local $os i32) (local $kStride i32) (local $base i32) (local $yt i32) (local $half v128)
+    (local $d00 v128) (local $d01 v128) (local $d10 v128) (local $d11 v128)
+    ${[0, 1, 2, 3].map((i) => `(local $e${i}0 v128) (local $e${i}1 v128)`).join(' ')}
+    (local.set $os (i32.mul (local.get $co) (i32.const 4)))
+    (local.set $kStride (i32.mul (i32.const ${G}) (local.get $os)))
+    (local.set $half (f32x4.splat (f32.const 0.5)))
+    (local.set $t (i32.const 0))
+    (block $tdone (loop $tiles
+      (br_if $tdone (i32.ge_u (local.get $t) (local.get $nb)))
+      (local.set $c (i32.const 0))
+      (block $cdone (loop $chans
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $os)))
+        (local.set $base (i32.add (i32.add (local.get $dy) (i32.mul (i32.mul (local.get $t) (i32.const 2)) (local.get $os))) (local.get $c)))
+        (local.set $d00 (v128.load (local.get $base)))
+        (local.set $d01 (v128.load (i32.add (local.get $base) (local.get $os))))
+        (local.set $d10 (v128.load (i32.add (local.get $base) (local.get $rowBytes))))
+        (local.set $d11 (v128.load (i32.add (i32.add (local.get $base) (local.get $rowBytes)) (local.get $os))))`);
+    for (const j of [0, 1]) {
+      e(`        (local.set $e0${j} (local.get $d0${j}))`);
+      e(
+        `        (local.set $e1${j} (f32x4.mul (f32x4.add (local.get $d0${j}) (local.get $d1${j})) (local.get $half)))`,
+      );
+      e(
+        `        (local.set $e2${j} (f32x4.mul (f32x4.sub (local.get $d0${j}) (local.get $d1${j})) (local.get $half)))`,
+      );
+      e(`        (local.set $e3${j} (f32x4.neg (local.get $d1${j})))`);
+    }
+    e(
+      `        (local.set $yt (i32.add (i32.add (local.get $yb) (i32.mul (local.get $t) (local.get $os))) (local.get $c)))`,
+    );
+    for (let i = 0; i < 4; i++) {
+      const exprs = [
+        `(local.get $e${i}0)`,
+        `(f32x4.mul (f32x4.add (local.get $e${i}0) (local.get $e${i}1)) (local.get $half))`,
+        `(f32x4.mul (f32x4.sub (local.get $e${i}0) (local.get $e${i}1)) (local.get $half))`,
+        `(f32x4.neg (local.get $e${i}1))`,
+      ];
+      for (let j = 0; j < 4; j++) {
+        e(
+          `        (v128.store (i32.add (local.get $yt) (i32.mul (i32.const ${i * 4 + j}) (local.get $kStride))) ${exprs[j]})`,
+        );
+      }
+    }
+    e(`        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $chans)))
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (br $tiles)))
+  )`);
+    // M[k][ci][co] += sum over the group's tiles of V[k][t][ci] Y[k][t][co]: 4 input x 8 output channels in registers
+    e(`(func $gemmAcc (param $v i32) (param $yb i32) (param $m i32) (param $ci i32) (param $co i32) (param $nb i32)
+    (local $k i32) (local $a i32) (local $cb i32) (local $t i32) (local $vb i32) (local $yp i32) (local $mb i32)
+    (local $cs i32) (local $os i32) (local $y0 v128) (local $y1 v128) (local $s v128)
+    ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $c${i} v128)`).join(' ')}
+    (local.set $cs (i32.mul (local.get $ci) (i32.const 4)))
+    (local.set $os (i32.mul (local.get $co) (i32.const 4)))
+    (local.set $k (i32.const 0))
+    (block $kdone (loop $ks
+      (br_if $kdone (i32.ge_u (local.get $k) (i32.const 16)))
+      (local.set $a (i32.const 0))
+      (block $adone (loop $as
+        (br_if $adone (i32.ge_u (local.get $a) (local.get $ci)))
+        (local.set $cb (i32.const 0))
+        (block $cbdone (loop $cbs
+          (br_if $cbdone (i32.ge_u (local.get $cb) (local.get $os)))
+          (local.set $mb (i32.add (i32.add (local.get $m) (i32.mul (i32.add (i32.mul (local.get $k) (local.get $ci)) (local.get $a)) (local.get $os))) (local.get $cb)))
+          ${[0, 1, 2, 3]
+            .map(
+              (
+                q,
+              ) => `(local.set $c${2 * q} (v128.load (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os)))))
+          (local.set $c${2 * q + 1} (v128.load offset=16 (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os)))))`,
+            )
+            .join('\n          ')}
+          (local.set $vb (i32.add (i32.add (local.get $v) (i32.mul (i32.mul (local.get $k) (i32.const ${G})) (local.get $cs))) (i32.mul (local.get $a) (i32.const 4))))
+          (local.set $yp (i32.add (i32.add (local.get $yb) (i32.mul (i32.mul (local.get $k) (i32.const ${G})) (local.get $os))) (local.get $cb)))
+          (local.set $t (i32.const 0))
+          (block $tdone (loop $ts
+            (br_if $tdone (i32.ge_u (local.get $t) (local.get $nb)))
+            (local.set $y0 (v128.load (local.get $yp)))
+            (local.set $y1 (v128.load offset=16 (local.get $yp)))
+            ${[0, 1, 2, 3]
+              .map(
+                (q) => `(local.set $s (v128.load32_splat offset=${4 * q} (local.get $vb)))
+            (local.set $c${2 * q} (f32x4.add (local.get $c${2 * q}) (f32x4.mul (local.get $s) (local.get $y0))))
+            (local.set $c${2 * q + 1} (f32x4.add (local.get $c${2 * q + 1}) (f32x4.mul (local.get $s) (local.get $y1))))`,
+              )
+              .join('\n            ')}
+            (local.set $vb (i32.add (local.get $vb) (local.get $cs)))
+            (local.set $yp (i32.add (local.get $yp) (local.get $os)))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $ts)))
+          ${[0, 1, 2, 3]
+            .map(
+              (
+                q,
+              ) => `(v128.store (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $c${2 * q}))
+          (v128.store offset=16 (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $c${2 * q + 1}))`,
+            )
+            .join('\n          ')}
+          (local.set $cb (i32.add (local.get $cb) (i32.const 32)))
+          (br $cbs)))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+        (br $as)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $ks)))
+  )`);
+    // dW[3][3][ci][co] = A^T m A for F(3,2): A^T = [[1,1,1,0],[0,1,-1,0],[0,1,1,1]]
+    e(`(func $gradOut (param $m i32) (param $ci i32) (param $co i32) (param $dw i32)
+    (local $a i32) (local $c i32) (local $os i32) (local $kStride i32) (local $mt i32) (local $wt i32) (local $tapStride i32)
+    ${[0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => `(local $m${i}${j} v128)`).join(' ')).join(' ')}
+    ${[0, 1, 2].map((i) => [0, 1, 2, 3].map((j) => `(local $r${i}${j} v128)`).join(' ')).join(' ')}
+    (local.set $os (i32.mul (local.get $co) (i32.const 4)))
+    (local.set $kStride (i32.mul (local.get $ci) (local.get $os)))
+    (local.set $tapStride (local.get $kStride))
+    (local.set $a (i32.const 0))
+    (block $adone (loop $as
+      (br_if $adone (i32.ge_u (local.get $a) (local.get $ci)))
+      (local.set $c (i32.const 0))
+      (block $cdone (loop $chans
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $os)))
+        (local.set $mt (i32.add (i32.add (local.get $m) (i32.mul (local.get $a) (local.get $os))) (local.get $c)))`);
+    for (let i = 0; i < 4; i++)
+      for (let j = 0; j < 4; j++)
+        e(
+          `        (local.set $m${i}${j} (v128.load (i32.add (local.get $mt) (i32.mul (i32.const ${i * 4 + j}) (local.get $kStride)))))`,
+        );
+    for (let j = 0; j < 4; j++) {
+      e(
+        `        (local.set $r0${j} (f32x4.add (f32x4.add (local.get $m0${j}) (local.get $m1${j})) (local.get $m2${j})))`,
+      );
+      e(`        (local.set $r1${j} (f32x4.sub (local.get $m1${j}) (local.get $m2${j})))`);
+      e(
+        `        (local.set $r2${j} (f32x4.add (f32x4.add (local.get $m1${j}) (local.get $m2${j})) (local.get $m3${j})))`,
+      );
+    }
+    e(
+      `        (local.set $wt (i32.add (i32.add (local.get $dw) (i32.mul (local.get $a) (local.get $os))) (local.get $c)))`,
+    );
+    for (let i = 0; i < 3; i++) {
+      const exprs = [
+        `(f32x4.add (f32x4.add (local.get $r${i}0) (local.get $r${i}1)) (local.get $r${i}2))`,
+        `(f32x4.sub (local.get $r${i}1) (local.get $r${i}2))`,
+        `(f32x4.add (f32x4.add (local.get $r${i}1) (local.get $r${i}2)) (local.get $r${i}3))`,
+      ];
+      for (let j = 0; j < 3; j++)
+        e(
+          `        (v128.store (i32.add (local.get $wt) (i32.mul (i32.const ${i * 3 + j}) (local.get $tapStride))) ${exprs[j]})`,
+        );
+    }
+    e(`        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $chans)))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br $as)))
+  )`);
+    e(`(func (export "filter_grad") (param $x i32) (param $dy i32) (param $n i32) (param $h i32) (param $w i32) (param $ci i32) (param $co i32)
+      (param $dw i32) (param $scratch i32)
+    (local $img i32) (local $p i32) (local $v i32) (local $yb i32) (local $m i32) (local $prowBytes i32) (local $ty i32) (local $tx i32)
+    (local $tw i32) (local $nb i32) (local $inBytes i32) (local $dyRow i32) (local $dyBytes i32)
+    (local.set $p (local.get $scratch))
+    (local.set $prowBytes (i32.mul (i32.mul (i32.add (local.get $w) (i32.const 2)) (local.get $ci)) (i32.const 4)))
+    (local.set $v (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 2)) (local.get $prowBytes))))
+    (local.set $yb (i32.add (local.get $v) (i32.mul (i32.const ${16 * G * 4}) (local.get $ci))))
+    (local.set $m (i32.add (local.get $yb) (i32.mul (i32.const ${16 * G * 4}) (local.get $co))))
+    (memory.fill (local.get $m) (i32.const 0) (i32.mul (i32.mul (i32.const 64) (local.get $ci)) (local.get $co)))
+    (local.set $tw (i32.shr_u (local.get $w) (i32.const 1)))
+    (local.set $inBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $ci)) (i32.const 4)))
+    (local.set $dyRow (i32.mul (i32.mul (local.get $w) (local.get $co)) (i32.const 4)))
+    (local.set $dyBytes (i32.mul (local.get $h) (local.get $dyRow)))
+    (local.set $img (i32.const 0))
+    (block $ndone (loop $imgs
+      (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
+      (call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p))
+      (local.set $ty (i32.const 0))
+      (block $tydone (loop $tys
+        (br_if $tydone (i32.ge_u (local.get $ty) (i32.shr_u (local.get $h) (i32.const 1))))
+        (local.set $tx (i32.const 0))
+        (block $txdone (loop $txs
+          (br_if $txdone (i32.ge_u (local.get $tx) (local.get $tw)))
+          (local.set $nb (select (i32.const ${G}) (i32.sub (local.get $tw) (local.get $tx)) (i32.le_u (i32.const ${G}) (i32.sub (local.get $tw) (local.get $tx)))))
+          (call $inTG
+            (i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $prowBytes))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $ci)) (i32.const 4)))
+            (local.get $prowBytes) (local.get $ci) (local.get $nb) (local.get $v))
+          (call $dyT
+            (i32.add (i32.add (i32.add (local.get $dy) (i32.mul (local.get $img) (local.get $dyBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $dyRow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $co)) (i32.const 4)))
+            (local.get $dyRow) (local.get $co) (local.get $nb) (local.get $yb))
+          (call $gemmAcc (local.get $v) (local.get $yb) (local.get $m) (local.get $ci) (local.get $co) (local.get $nb))
+          (local.set $tx (i32.add (local.get $tx) (i32.const ${G})))
+          (br $txs)))
+        (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+        (br $tys)))
+      (local.set $img (i32.add (local.get $img) (i32.const 1)))
+      (br $imgs)))
+    (call $gradOut (local.get $m) (local.get $ci) (local.get $co) (local.get $dw))
+  )`);
+  }
+  section('forward');
   // driver
   e(`(func (export "conv3x3") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $ci i32) (param $co i32)
       (param $u i32) (param $bias i32) (param $relu i32) (param $y i32) (param $scratch i32)
@@ -250,6 +482,7 @@ export function winogradWat({ shared }: { shared: boolean }): string {
       (local.set $img (i32.add (local.get $img) (i32.const 1)))
       (br $imgs)))
   )`);
+  section('both');
   e(')');
   return L.join('\n');
 }
