@@ -606,3 +606,47 @@ describe('3x3 filter gradients through the Winograd module', () => {
     );
   });
 });
+
+describe('filter gradients of non-overlapping windows (kernel = stride) in one pass', () => {
+  it.each([
+    [[2, 16, 24, 8], 2, 16, 'same'],
+    [[1, 9, 8, 8], 2, 8, 'valid'],
+    [[1, 8, 8, 4], 1, 8, 'valid'],
+    [[3, 9, 12, 16], 3, 32, 'same'],
+  ] as const)(
+    'Conv2DBackpropFilter matches the CPU backend: x %j, kernel and stride %i, %i outputs, %s',
+    async (xShape, s, co, pad) => {
+      const [n, h, w, ci] = xShape;
+      const oh = pad === 'valid' ? Math.floor((h - s) / s) + 1 : Math.ceil(h / s);
+      const ow = pad === 'valid' ? Math.floor((w - s) / s) + 1 : Math.ceil(w / s);
+      const x = randomValues(xShape, 90);
+      const dy = randomValues([n, oh, ow, co], 91);
+      await expectWasmMatchesCpu(() =>
+        tf.tidy(() =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x: tf.tensor4d(x, [...xShape]), dy: tf.tensor4d(dy, [n, oh, ow, co]) },
+              { strides: s, pad, dataFormat: 'NHWC', filterShape: [s, s, ci, co] },
+            ),
+        ),
+      );
+    },
+  );
+
+  it('gives the U-Net transposed convolution filter gradient (2x2, stride 2) as on the CPU', async () => {
+    const x = randomValues([2, 8, 16, 16], 92);
+    const filter = randomValues([2, 2, 8, 16], 93);
+    await expectWasmMatchesCpu(() =>
+      tf.tidy(() =>
+        tf.grads((a: tf.Tensor, f: tf.Tensor) =>
+          tf
+            .conv2dTranspose(a as tf.Tensor4D, f as tf.Tensor4D, [2, 16, 32, 8], 2, 'same')
+            .square()
+            .sum(),
+        )([tf.tensor4d(x, [2, 8, 16, 16]), tf.tensor4d(filter, [2, 2, 8, 16])]),
+      ),
+    );
+  });
+});

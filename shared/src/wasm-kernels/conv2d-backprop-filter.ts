@@ -8,7 +8,7 @@ import {
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callWasmKernel, release } from './call';
-import { winogradFilterGrad } from './winograd/conv3x3';
+import { patchFilterGrad, winogradFilterGrad } from './winograd/conv3x3';
 import { winogradConvOk } from './winograd/kernels';
 
 /**
@@ -52,6 +52,21 @@ function conv2DBackpropFilter(args: {
   );
   const { top, bottom, left, right } = info.padInfo;
   const [fh, fw, ci, co] = filterShape;
+  // Windows that tile the input without overlap or padding (the transposed convolutions' gradient): one pass.
+  const s = info.strideHeight;
+  if (
+    fh === s &&
+    fw === s &&
+    info.strideWidth === s &&
+    top + bottom + left + right === 0 &&
+    x.dtype === 'float32' &&
+    dy.dtype === 'float32' &&
+    ci % 4 === 0 &&
+    co % 8 === 0
+  ) {
+    const dW = patchFilterGrad(backend, x, dy, s);
+    if (dW !== null) return dW;
+  }
 
   const xT = callWasmKernel(backend, 'Transpose', { x }, { perm: [3, 1, 2, 0] });
   const dyT = callWasmKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] });

@@ -52,13 +52,27 @@ type FilterGradExport = (
   scratch: number,
 ) => void;
 
+type PatchGradExport = (
+  x: number,
+  dy: number,
+  n: number,
+  h: number,
+  w: number,
+  ci: number,
+  co: number,
+  s: number,
+  oh: number,
+  ow: number,
+  dw: number,
+) => void;
+
 interface Exports {
-  forward: Conv3x3Export;
-  gradient: FilterGradExport;
+  forward: { conv3x3: Conv3x3Export };
+  gradient: { filter_grad: FilterGradExport; patch_grad: PatchGradExport };
 }
 
-/** Instantiated modules per memory and part; null where instantiation failed. */
-const instances = new WeakMap<WasmMemory, Partial<Record<WinogradPart, Function | null>>>();
+/** Instantiated modules' exports per memory and part; null where instantiation failed. */
+const instances = new WeakMap<WasmMemory, Partial<Record<WinogradPart, object | null>>>();
 
 /** The backend's WebAssembly memory: exported by the plain build, created in JS by the threaded one. */
 function backendMemory(module: EmscriptenModule): WasmMemory | null {
@@ -85,7 +99,7 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * A module's export for this backend, or null where it must not or cannot run: when XNNPACK runs on several
+ * A module's exports for this backend, or null where it must not or cannot run: when XNNPACK runs on several
  * threads (one Winograd thread is then slower than it), or where the module cannot be instantiated (a runtime
  * without WASM SIMD: the backend then runs its non-SIMD build, which is slow everywhere anyway).
  */
@@ -96,20 +110,20 @@ function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: P): Exp
   if (memory === null) return null;
   let parts = instances.get(memory);
   if (parts === undefined) instances.set(memory, (parts = {}));
-  let fn = parts[part];
-  if (fn === undefined) {
+  let exports = parts[part];
+  if (exports === undefined) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     try {
       const key = shared ? (`${part}Shared` as const) : part;
       const bytes = decodeBase64(WINOGRAD_WASM_BASE64[key as keyof typeof WINOGRAD_WASM_BASE64]);
       const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-      fn = instance.exports[part === 'forward' ? 'conv3x3' : 'filter_grad'] as Function;
+      exports = instance.exports;
     } catch {
-      fn = null;
+      exports = null;
     }
-    parts[part] = fn;
+    parts[part] = exports;
   }
-  return fn as Exports[P] | null;
+  return exports as Exports[P] | null;
 }
 
 /**
@@ -176,8 +190,8 @@ export function winogradConv3x3(
   bias: TensorInfo | undefined,
   relu: boolean,
 ): TensorInfo | null {
-  const conv = winogradFor(backend, 'forward');
-  if (conv === null) return null;
+  const conv = winogradFor(backend, 'forward')?.conv3x3;
+  if (conv === undefined) return null;
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const co = filter.shape[3]!;
   let u = filterCache.get(filter.dataId);
@@ -204,8 +218,8 @@ export function winogradConv3x3(
  * backend cannot run the module. The caller has checked the shape (winogradShapeOk with [3, 3, ci, co]).
  */
 export function winogradFilterGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo): TensorInfo | null {
-  const grad = winogradFor(backend, 'gradient');
-  if (grad === null) return null;
+  const grad = winogradFor(backend, 'gradient')?.filter_grad;
+  if (grad === undefined) return null;
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const co = dy.shape[3]!;
   const out = backend.makeOutput([3, 3, ci, co], 'float32');
@@ -217,5 +231,26 @@ export function winogradFilterGrad(backend: BackendWasm, x: TensorInfo, dy: Tens
   } finally {
     module._free(ptr);
   }
+  return out;
+}
+
+/**
+ * dW [s, s, ci, co] of a convolution whose s x s windows do not overlap (kernel = stride = s, no padding), such as
+ * the U-Net's 2x2 stride-2 transposed convolutions (whose filter gradient TF.js computes as this one's), with
+ * dy [n, oh, ow, co]; null when this backend cannot run the module. ci a multiple of 4, co of 8.
+ */
+export function patchFilterGrad(
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  s: number,
+): TensorInfo | null {
+  const grad = winogradFor(backend, 'gradient')?.patch_grad;
+  if (grad === undefined) return null;
+  const [n, h, w, ci] = x.shape as [number, number, number, number];
+  const [, oh, ow, co] = dy.shape as [number, number, number, number];
+  const out = backend.makeOutput([s, s, ci, co], 'float32');
+  const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+  grad(at(x), at(dy), n, h, w, ci, co, s, oh, ow, at(out));
   return out;
 }

@@ -297,7 +297,9 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
       (br $tiles)))
   )`);
     // M[k][ci][co] += sum over the group's tiles of V[k][t][ci] Y[k][t][co]: 4 input x 8 output channels in registers
-    e(`(func $gemmAcc (param $v i32) (param $yb i32) (param $m i32) (param $ci i32) (param $co i32) (param $nb i32)
+    // (strides in bytes: vt, yt from one tile to the next, vk, yk from one k to the next; kn values of k)
+    e(`(func $gemmAcc (param $v i32) (param $vt i32) (param $vk i32) (param $yb i32) (param $yt i32) (param $yk i32)
+      (param $m i32) (param $ci i32) (param $co i32) (param $nb i32) (param $kn i32)
     (local $k i32) (local $a i32) (local $cb i32) (local $t i32) (local $vb i32) (local $yp i32) (local $mb i32)
     (local $cs i32) (local $os i32) (local $y0 v128) (local $y1 v128) (local $s v128)
     ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $c${i} v128)`).join(' ')}
@@ -305,7 +307,7 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
     (local.set $os (i32.mul (local.get $co) (i32.const 4)))
     (local.set $k (i32.const 0))
     (block $kdone (loop $ks
-      (br_if $kdone (i32.ge_u (local.get $k) (i32.const 16)))
+      (br_if $kdone (i32.ge_u (local.get $k) (local.get $kn)))
       (local.set $a (i32.const 0))
       (block $adone (loop $as
         (br_if $adone (i32.ge_u (local.get $a) (local.get $ci)))
@@ -321,8 +323,8 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
           (local.set $c${2 * q + 1} (v128.load offset=16 (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os)))))`,
             )
             .join('\n          ')}
-          (local.set $vb (i32.add (i32.add (local.get $v) (i32.mul (i32.mul (local.get $k) (i32.const ${G})) (local.get $cs))) (i32.mul (local.get $a) (i32.const 4))))
-          (local.set $yp (i32.add (i32.add (local.get $yb) (i32.mul (i32.mul (local.get $k) (i32.const ${G})) (local.get $os))) (local.get $cb)))
+          (local.set $vb (i32.add (i32.add (local.get $v) (i32.mul (local.get $k) (local.get $vk))) (i32.mul (local.get $a) (i32.const 4))))
+          (local.set $yp (i32.add (i32.add (local.get $yb) (i32.mul (local.get $k) (local.get $yk))) (local.get $cb)))
           (local.set $t (i32.const 0))
           (block $tdone (loop $ts
             (br_if $tdone (i32.ge_u (local.get $t) (local.get $nb)))
@@ -335,8 +337,8 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
             (local.set $c${2 * q + 1} (f32x4.add (local.get $c${2 * q + 1}) (f32x4.mul (local.get $s) (local.get $y1))))`,
               )
               .join('\n            ')}
-            (local.set $vb (i32.add (local.get $vb) (local.get $cs)))
-            (local.set $yp (i32.add (local.get $yp) (local.get $os)))
+            (local.set $vb (i32.add (local.get $vb) (local.get $vt)))
+            (local.set $yp (i32.add (local.get $yp) (local.get $yt)))
             (local.set $t (i32.add (local.get $t) (i32.const 1)))
             (br $ts)))
           ${[0, 1, 2, 3]
@@ -433,7 +435,10 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
           (call $dyT
             (i32.add (i32.add (i32.add (local.get $dy) (i32.mul (local.get $img) (local.get $dyBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $dyRow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $co)) (i32.const 4)))
             (local.get $dyRow) (local.get $co) (local.get $nb) (local.get $yb))
-          (call $gemmAcc (local.get $v) (local.get $yb) (local.get $m) (local.get $ci) (local.get $co) (local.get $nb))
+          (call $gemmAcc
+            (local.get $v) (i32.mul (local.get $ci) (i32.const 4)) (i32.mul (local.get $ci) (i32.const ${G * 4}))
+            (local.get $yb) (i32.mul (local.get $co) (i32.const 4)) (i32.mul (local.get $co) (i32.const ${G * 4}))
+            (local.get $m) (local.get $ci) (local.get $co) (local.get $nb) (i32.const 16))
           (local.set $tx (i32.add (local.get $tx) (i32.const ${G})))
           (br $txs)))
         (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
@@ -441,6 +446,43 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
       (local.set $img (i32.add (local.get $img) (i32.const 1)))
       (br $imgs)))
     (call $gradOut (local.get $m) (local.get $ci) (local.get $co) (local.get $dw))
+  )`);
+    // The filter gradient of a convolution whose windows do not overlap (kernel = stride = s, no padding):
+    // dW[a][b][ci][co] = sum over n, i, j of x[n][s i + a][s j + b][ci] dy[n][i][j][co], one row of dy at a time.
+    e(`(func (export "patch_grad") (param $x i32) (param $dy i32) (param $n i32) (param $h i32) (param $w i32)
+      (param $ci i32) (param $co i32) (param $s i32) (param $oh i32) (param $ow i32) (param $dw i32)
+    (local $img i32) (local $i i32) (local $a i32) (local $b i32) (local $cs i32) (local $os i32)
+    (local.set $cs (i32.mul (local.get $ci) (i32.const 4)))
+    (local.set $os (i32.mul (local.get $co) (i32.const 4)))
+    (memory.fill (local.get $dw) (i32.const 0) (i32.mul (i32.mul (i32.mul (local.get $s) (local.get $s)) (local.get $cs)) (local.get $co)))
+    (local.set $img (i32.const 0))
+    (block $ndone (loop $imgs
+      (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
+      (local.set $i (i32.const 0))
+      (block $idone (loop $rows
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $oh)))
+        (local.set $a (i32.const 0))
+        (block $adone (loop $as
+          (br_if $adone (i32.ge_u (local.get $a) (local.get $s)))
+          (local.set $b (i32.const 0))
+          (block $bdone (loop $bs
+            (br_if $bdone (i32.ge_u (local.get $b) (local.get $s)))
+            (call $gemmAcc
+              (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $img) (local.get $h))
+                (i32.add (i32.mul (local.get $s) (local.get $i)) (local.get $a))) (local.get $w)) (local.get $b)) (local.get $cs)))
+              (i32.mul (local.get $s) (local.get $cs)) (i32.const 0)
+              (i32.add (local.get $dy) (i32.mul (i32.mul (i32.add (i32.mul (local.get $img) (local.get $oh)) (local.get $i)) (local.get $ow)) (local.get $os)))
+              (local.get $os) (i32.const 0)
+              (i32.add (local.get $dw) (i32.mul (i32.mul (i32.add (i32.mul (local.get $a) (local.get $s)) (local.get $b)) (local.get $cs)) (local.get $co)))
+              (local.get $ci) (local.get $co) (local.get $ow) (i32.const 1))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $bs)))
+          (local.set $a (i32.add (local.get $a) (i32.const 1)))
+          (br $as)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows)))
+      (local.set $img (i32.add (local.get $img) (i32.const 1)))
+      (br $imgs)))
   )`);
   }
   section('forward');
