@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAST_WASM_KERNELS, registerFastWasmKernels, restoreWasmKernels } from '../src/wasm-kernels';
-import { winogradFilter, winogradFilterGrad } from '../src/wasm-kernels/winograd/conv3x3';
+import { winogradFilterGrad } from '../src/wasm-kernels/winograd/conv3x3';
+import { winogradFilter } from '../src/wasm-kernels/winograd/filter';
 
 // Every kernel registered for WASM is checked against tfjs-backend-cpu on the shapes the U-Net uses
 // (3x3 s1 same, 1x1, 2x2 s2 transposed) plus 3x3 s2 same/valid, 2x2 s2 valid and explicit padding for safety,
@@ -414,15 +415,18 @@ describe('3x3 convolutions through the Winograd module', () => {
     [2, 16, 8, 8, 16],
     [1, 8, 16, 64, 64],
     [1, 4, 40, 128, 64],
+    // Channel counts off the module's blocks, padded with zeros: an image's 1 or 3 channels, 1 or 4 outputs.
+    [2, 8, 16, 1, 8],
+    [1, 8, 8, 3, 8],
+    [1, 8, 8, 8, 4],
+    [2, 4, 16, 8, 1],
+    [1, 6, 8, 6, 12],
   ];
-  // And shapes it must leave to the stock kernel: width not a multiple of 8, odd height, 1 or 3 input channels,
-  // 4 output channels.
+  // And shapes it must leave to the stock kernel: width not a multiple of 8, odd height.
   const INELIGIBLE: [number, number, number, number, number][] = [
     [1, 8, 12, 8, 8],
     [1, 7, 8, 8, 8],
-    [1, 8, 8, 1, 8],
-    [1, 8, 8, 3, 8],
-    [1, 8, 8, 8, 4],
+    [2, 5, 20, 3, 1],
   ];
   const label = ([n, h, w, ci, co]: number[]) => `${n}x${h}x${w}, ${ci} -> ${co} channels`;
 
@@ -550,6 +554,9 @@ describe('3x3 filter gradients through the Winograd module', () => {
     [2, 6, 72, 16, 8],
     [1, 8, 16, 64, 64],
     [1, 4, 8, 128, 64],
+    [4, 8, 16, 1, 8],
+    [2, 8, 8, 8, 1],
+    [1, 4, 8, 3, 5],
   ])(
     'Conv2DBackpropFilter matches the CPU backend: %i x %i x %i, %i -> %i channels',
     async (n, h, w, ci, co) => {
@@ -613,6 +620,8 @@ describe('filter gradients of non-overlapping windows (kernel = stride) in one p
     [[1, 9, 8, 8], 2, 8, 'valid'],
     [[1, 8, 8, 4], 1, 8, 'valid'],
     [[3, 9, 12, 16], 3, 32, 'same'],
+    [[2, 8, 8, 8], 1, 1, 'same'],
+    [[1, 8, 8, 3], 2, 5, 'valid'],
   ] as const)(
     'Conv2DBackpropFilter matches the CPU backend: x %j, kernel and stride %i, %i outputs, %s',
     async (xShape, s, co, pad) => {

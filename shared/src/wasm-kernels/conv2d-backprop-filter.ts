@@ -60,9 +60,7 @@ function conv2DBackpropFilter(args: {
     info.strideWidth === s &&
     top + bottom + left + right === 0 &&
     x.dtype === 'float32' &&
-    dy.dtype === 'float32' &&
-    ci % 4 === 0 &&
-    co % 8 === 0
+    dy.dtype === 'float32'
   ) {
     const dW = patchFilterGrad(backend, x, dy, s);
     if (dW !== null) return dW;

@@ -1,182 +1,92 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { WINOGRAD_WASM_BASE64 } from './binary';
-import { gradientScratchBytes, scratchBytes, type WinogradPart } from './wat';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { winogradFilter } from './filter';
+import { type EmscriptenModule, winogradFor } from './module';
+import { gradientScratchBytes, scratchBytes } from './wat';
 
-/**
- * Running the Winograd module (wat.ts) on the WASM backend's own heap: the module imports the backend's memory, so
- * tensors are read and written where they lie, without copies. One instance per memory (per backend).
- */
-type Conv3x3Export = (
-  x: number,
-  n: number,
-  h: number,
-  w: number,
-  ci: number,
-  co: number,
-  u: number,
-  bias: number,
-  relu: number,
-  y: number,
-  scratch: number,
-) => void;
+/** Channel counts the modules take: inputs in whole vectors of 4, outputs in register blocks of 8. */
+const IN_BLOCK = 4;
+const OUT_BLOCK = 8;
+const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
-interface EmscriptenModule {
-  _malloc(bytes: number): number;
-  _free(ptr: number): void;
-  HEAPU8: Uint8Array;
-  asm?: Record<string, unknown>;
-  wasmMemory?: unknown;
-}
-
-/** The part of the WebAssembly JS API used here (shared/ compiles against ES2022 alone, which does not declare it). */
-interface WasmMemory {
-  readonly buffer: ArrayBufferLike;
-}
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => WasmMemory;
-  Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-type FilterGradExport = (
-  x: number,
-  dy: number,
-  n: number,
-  h: number,
-  w: number,
-  ci: number,
-  co: number,
-  dw: number,
-  scratch: number,
-) => void;
-
-type PatchGradExport = (
-  x: number,
-  dy: number,
-  n: number,
-  h: number,
-  w: number,
-  ci: number,
-  co: number,
-  s: number,
-  oh: number,
-  ow: number,
-  dw: number,
-) => void;
-
-interface Exports {
-  forward: { conv3x3: Conv3x3Export };
-  gradient: { filter_grad: FilterGradExport; patch_grad: PatchGradExport };
-}
-
-/** Instantiated modules' exports per memory and part; null where instantiation failed. */
-const instances = new WeakMap<WasmMemory, Partial<Record<WinogradPart, object | null>>>();
-
-/** The backend's WebAssembly memory: exported by the plain build, created in JS by the threaded one. */
-function backendMemory(module: EmscriptenModule): WasmMemory | null {
-  const candidates = [module.wasmMemory, module.asm?.['memory'], ...Object.values(module.asm ?? {})];
-  return (candidates.find((c) => c instanceof wasm.Memory) as WasmMemory | undefined) ?? null;
-}
-
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array((clean.length * 3) >> 2);
-  let bits = 0;
-  let acc = 0;
-  let o = 0;
-  for (const ch of clean) {
-    acc = (acc << 6) | alphabet.indexOf(ch);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out;
-}
-
-/**
- * A module's exports for this backend, or null where it must not or cannot run: when XNNPACK runs on several
- * threads (one Winograd thread is then slower than it), or where the module cannot be instantiated (a runtime
- * without WASM SIMD: the backend then runs its non-SIMD build, which is slow everywhere anyway).
- */
-function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: P): Exports[P] | null {
-  if (getThreadsCount() > 1) return null;
-  const module = backend.wasm as unknown as EmscriptenModule;
-  const memory = backendMemory(module);
-  if (memory === null) return null;
-  let parts = instances.get(memory);
-  if (parts === undefined) instances.set(memory, (parts = {}));
-  let exports = parts[part];
-  if (exports === undefined) {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    try {
-      const key = shared ? (`${part}Shared` as const) : part;
-      const bytes = decodeBase64(WINOGRAD_WASM_BASE64[key as keyof typeof WINOGRAD_WASM_BASE64]);
-      const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-      exports = instance.exports;
-    } catch {
-      exports = null;
-    }
-    parts[part] = exports;
-  }
-  return exports as Exports[P] | null;
-}
-
-/**
- * U = G g G^T for every (input, output) channel pair of a 3x3 filter g in HWIO order, laid out [16][ci][co]: the
- * filter half of F(2x2, 3x3). Separable, as G g (4x3) then (G g) G^T (4x4).
- */
-export function winogradFilter(g: Float32Array, ci: number, co: number): Float32Array {
-  const u = new Float32Array(16 * ci * co);
-  const pairs = ci * co;
-  const gg = new Float64Array(12);
-  for (let p = 0; p < pairs; p++) {
-    // g[r][c] for this pair is g[(r * 3 + c) * pairs + p].
-    for (let c = 0; c < 3; c++) {
-      const g0 = g[c * pairs + p]!;
-      const g1 = g[(3 + c) * pairs + p]!;
-      const g2 = g[(6 + c) * pairs + p]!;
-      gg[c] = g0;
-      gg[3 + c] = 0.5 * (g0 + g1 + g2);
-      gg[6 + c] = 0.5 * (g0 - g1 + g2);
-      gg[9 + c] = g2;
-    }
-    for (let i = 0; i < 4; i++) {
-      const r0 = gg[i * 3]!;
-      const r1 = gg[i * 3 + 1]!;
-      const r2 = gg[i * 3 + 2]!;
-      u[i * 4 * pairs + p] = r0;
-      u[(i * 4 + 1) * pairs + p] = 0.5 * (r0 + r1 + r2);
-      u[(i * 4 + 2) * pairs + p] = 0.5 * (r0 - r1 + r2);
-      u[(i * 4 + 3) * pairs + p] = r2;
-    }
-  }
-  return u;
-}
-
-/** Transformed filters by the filter's data id: a layer's weights are transformed once, not at every tile. */
+/** Transformed (and channel-padded) filters by the filter's data id: a layer's weights are transformed once. */
 const filterCache = new WeakMap<object, Float32Array>();
 
-/** Whether conv3x3 takes a convolution of this shape; anything else goes to the stock kernel. */
+/**
+ * Whether the modules take a 3x3 convolution of this shape. Other channel counts than whole blocks are padded
+ * with zeros (an RGB input's 3 channels to 4, a 1-channel output to 8); the height must be even and the width a
+ * multiple of 8 (whole 2x2 output blocks in groups of 4).
+ */
 export function winogradShapeOk(x: readonly number[], filter: readonly number[]): boolean {
   const [, h, w, ci] = x;
-  const [fh, fw, fci, co] = filter;
+  const [fh, fw, fci] = filter;
   return (
-    x.length === 4 &&
-    fh === 3 &&
-    fw === 3 &&
-    fci === ci &&
-    ci! % 4 === 0 &&
-    co! % 8 === 0 &&
-    h! % 2 === 0 &&
-    w! % 8 === 0 &&
-    h! > 0 &&
-    w! > 0
+    x.length === 4 && fh === 3 && fw === 3 && fci === ci && h! % 2 === 0 && w! % 8 === 0 && h! > 0 && w! > 0
   );
+}
+
+/**
+ * Float32 regions of the WASM heap for one call, in one allocation (pointers in bytes), freed by `free`. Read or
+ * write them only through `f32`, made after the allocation: an allocation may grow (and so replace) the heap.
+ */
+function workspace(backend: BackendWasm, floats: readonly number[]) {
+  const module = backend.wasm as unknown as EmscriptenModule;
+  const total = floats.reduce((a, b) => a + b, 0);
+  const base = module._malloc(total * 4);
+  let at = base;
+  const ptrs = floats.map((f) => {
+    const p = at;
+    at += f * 4;
+    return p;
+  });
+  return {
+    ptrs,
+    f32: () => new Float32Array(module.HEAPU8.buffer),
+    free: () => module._free(base),
+  };
+}
+
+/**
+ * Copies `rows` rows of `from` floats at byte `src` into rows of `to` floats at byte `dst` of `heap`: the first
+ * min(from, to) of each, zeros after them when `to` is longer. Pads channels on the way in, drops them on the way out.
+ */
+function copyRows(
+  heap: Float32Array,
+  src: number,
+  from: number,
+  dst: number,
+  to: number,
+  rows: number,
+): void {
+  const keep = Math.min(from, to);
+  let s = src >> 2;
+  let d = dst >> 2;
+  for (let r = 0; r < rows; r++, s += from, d += to) {
+    for (let c = 0; c < keep; c++) heap[d + c] = heap[s + c]!;
+    for (let c = keep; c < to; c++) heap[d + c] = 0;
+  }
+}
+
+/** A tensor's byte address on the heap. */
+const addressOf = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+
+/** g [3, 3, ci, co] padded with zeros to [3, 3, ci4, co4], then transformed (winogradFilter), cached per filter. */
+function transformedFilter(backend: BackendWasm, filter: TensorInfo, ci4: number, co8: number): Float32Array {
+  let u = filterCache.get(filter.dataId);
+  if (u === undefined) {
+    const [, , ci, co] = filter.shape as [number, number, number, number];
+    const g = backend.typedArrayFromHeap(filter) as Float32Array;
+    let padded = g;
+    if (ci4 !== ci || co8 !== co) {
+      padded = new Float32Array(9 * ci4 * co8);
+      for (let tap = 0; tap < 9; tap++)
+        for (let a = 0; a < ci; a++)
+          padded.set(g.subarray((tap * ci + a) * co, (tap * ci + a + 1) * co), (tap * ci4 + a) * co8);
+    }
+    u = winogradFilter(padded, ci4, co8);
+    filterCache.set(filter.dataId, u);
+  }
+  return u;
 }
 
 /**
@@ -194,23 +104,96 @@ export function winogradConv3x3(
   if (conv === undefined) return null;
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const co = filter.shape[3]!;
-  let u = filterCache.get(filter.dataId);
-  if (u === undefined) {
-    u = winogradFilter(backend.typedArrayFromHeap(filter) as Float32Array, ci, co);
-    filterCache.set(filter.dataId, u);
-  }
+  const [ci4, co8] = [roundUp(ci, IN_BLOCK), roundUp(co, OUT_BLOCK)];
+  const pixels = n * h * w;
+  const u = transformedFilter(backend, filter, ci4, co8);
   const out = backend.makeOutput([n, h, w, co], 'float32');
-  const module = backend.wasm as unknown as EmscriptenModule;
-  const ptr = module._malloc(u.byteLength + scratchBytes(h, w, ci, co));
+  const padIn = ci4 !== ci;
+  const padOut = co8 !== co;
+  const ws = workspace(backend, [
+    u.length,
+    scratchBytes(h, w, ci4, co8) / 4,
+    padIn ? pixels * ci4 : 0,
+    padOut ? pixels * co8 : 0,
+    padOut && bias ? co8 : 0,
+  ]);
+  const [uPtr, scratch, xPad, yPad, biasPad] = ws.ptrs as [number, number, number, number, number];
   try {
-    // Views of the heap only after the allocations: each may have grown (and so replaced) its buffer.
-    new Float32Array(module.HEAPU8.buffer, ptr, u.length).set(u);
-    const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-    conv(at(x), n, h, w, ci, co, ptr, bias ? at(bias) : 0, relu ? 1 : 0, at(out), ptr + u.byteLength);
+    const heap = ws.f32();
+    heap.set(u, uPtr >> 2);
+    const xAt = padIn ? xPad : addressOf(backend, x);
+    if (padIn) copyRows(heap, addressOf(backend, x), ci, xPad, ci4, pixels);
+    let biasAt = bias ? addressOf(backend, bias) : 0;
+    if (bias && padOut) {
+      copyRows(heap, biasAt, co, biasPad, co8, 1);
+      biasAt = biasPad;
+    }
+    const yAt = padOut ? yPad : addressOf(backend, out);
+    conv(xAt, n, h, w, ci4, co8, uPtr, biasAt, relu ? 1 : 0, yAt, scratch);
+    if (padOut) copyRows(ws.f32(), yPad, co8, addressOf(backend, out), co, pixels);
   } finally {
-    module._free(ptr);
+    ws.free();
   }
   return out;
+}
+
+/**
+ * A filter gradient's inputs with channels padded to whole blocks (copies only where needed), where the module
+ * writes the gradient (`out` itself unless padded), and `finish`, which copies a padded gradient's [taps, ci, co]
+ * corner into `out`; `extra` floats of scratch come first.
+ */
+function paddedGradient(
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  out: TensorInfo,
+  taps: number,
+  extraFloats: number,
+): {
+  ws: ReturnType<typeof workspace>;
+  xAt: number;
+  dyAt: number;
+  dwAt: number;
+  extra: number;
+  ci4: number;
+  co8: number;
+  finish: () => void;
+} {
+  const ci = x.shape[3]!;
+  const co = dy.shape[3]!;
+  const [ci4, co8] = [roundUp(ci, IN_BLOCK), roundUp(co, OUT_BLOCK)];
+  const xPixels = x.shape[0]! * x.shape[1]! * x.shape[2]!;
+  const dyPixels = dy.shape[0]! * dy.shape[1]! * dy.shape[2]!;
+  const padIn = ci4 !== ci;
+  const padOut = co8 !== co;
+  const padded = padIn || padOut;
+  const ws = workspace(backend, [
+    extraFloats,
+    padIn ? xPixels * ci4 : 0,
+    padOut ? dyPixels * co8 : 0,
+    padded ? taps * ci4 * co8 : 0,
+  ]);
+  const [extra, xPad, dyPad, dwPad] = ws.ptrs as [number, number, number, number];
+  const heap = ws.f32();
+  if (padIn) copyRows(heap, addressOf(backend, x), ci, xPad, ci4, xPixels);
+  if (padOut) copyRows(heap, addressOf(backend, dy), co, dyPad, co8, dyPixels);
+  return {
+    ws,
+    xAt: padIn ? xPad : addressOf(backend, x),
+    dyAt: padOut ? dyPad : addressOf(backend, dy),
+    dwAt: padded ? dwPad : addressOf(backend, out),
+    extra,
+    ci4,
+    co8,
+    finish: () => {
+      if (!padded) return;
+      // Per tap: the first ci of its ci4 rows, the first co of each row's co8 values.
+      const heap = ws.f32();
+      const dst = addressOf(backend, out);
+      for (let tap = 0; tap < taps; tap++)
+        copyRows(heap, dwPad + tap * ci4 * co8 * 4, co8, dst + tap * ci * co * 4, co, ci);
+    },
+  };
 }
 
 /**
@@ -223,13 +206,13 @@ export function winogradFilterGrad(backend: BackendWasm, x: TensorInfo, dy: Tens
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const co = dy.shape[3]!;
   const out = backend.makeOutput([3, 3, ci, co], 'float32');
-  const module = backend.wasm as unknown as EmscriptenModule;
-  const ptr = module._malloc(gradientScratchBytes(h, w, ci, co));
+  const scratch = gradientScratchBytes(h, w, roundUp(ci, IN_BLOCK), roundUp(co, OUT_BLOCK)) / 4;
+  const g = paddedGradient(backend, x, dy, out, 9, scratch);
   try {
-    const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-    grad(at(x), at(dy), n, h, w, ci, co, at(out), ptr);
+    grad(g.xAt, g.dyAt, n, h, w, g.ci4, g.co8, g.dwAt, g.extra);
+    g.finish();
   } finally {
-    module._free(ptr);
+    g.ws.free();
   }
   return out;
 }
@@ -237,7 +220,7 @@ export function winogradFilterGrad(backend: BackendWasm, x: TensorInfo, dy: Tens
 /**
  * dW [s, s, ci, co] of a convolution whose s x s windows do not overlap (kernel = stride = s, no padding), such as
  * the U-Net's 2x2 stride-2 transposed convolutions (whose filter gradient TF.js computes as this one's), with
- * dy [n, oh, ow, co]; null when this backend cannot run the module. ci a multiple of 4, co of 8.
+ * dy [n, oh, ow, co]; null when this backend cannot run the module.
  */
 export function patchFilterGrad(
   backend: BackendWasm,
@@ -250,7 +233,12 @@ export function patchFilterGrad(
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const [, oh, ow, co] = dy.shape as [number, number, number, number];
   const out = backend.makeOutput([s, s, ci, co], 'float32');
-  const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-  grad(at(x), at(dy), n, h, w, ci, co, s, oh, ow, at(out));
+  const g = paddedGradient(backend, x, dy, out, s * s, 0);
+  try {
+    grad(g.xAt, g.dyAt, n, h, w, g.ci4, g.co8, s, oh, ow, g.dwAt);
+    g.finish();
+  } finally {
+    g.ws.free();
+  }
   return out;
 }

@@ -1,0 +1,126 @@
+import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { WINOGRAD_WASM_BASE64 } from './binary';
+import type { WinogradPart } from './wat';
+
+/**
+ * The Winograd modules (wat.ts, assembled into binary.ts) instantiated against the WASM backend's own memory, so
+ * that they read and write tensors where they lie, without copies. One instance per memory (per backend) and part.
+ */
+type Conv3x3Export = (
+  x: number,
+  n: number,
+  h: number,
+  w: number,
+  ci: number,
+  co: number,
+  u: number,
+  bias: number,
+  relu: number,
+  y: number,
+  scratch: number,
+) => void;
+
+export interface EmscriptenModule {
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  HEAPU8: Uint8Array;
+  asm?: Record<string, unknown>;
+  wasmMemory?: unknown;
+}
+
+/** The part of the WebAssembly JS API used here (shared/ compiles against ES2022 alone, which does not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+}
+interface WasmApi {
+  Memory: abstract new (...args: never[]) => WasmMemory;
+  Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+type FilterGradExport = (
+  x: number,
+  dy: number,
+  n: number,
+  h: number,
+  w: number,
+  ci: number,
+  co: number,
+  dw: number,
+  scratch: number,
+) => void;
+
+type PatchGradExport = (
+  x: number,
+  dy: number,
+  n: number,
+  h: number,
+  w: number,
+  ci: number,
+  co: number,
+  s: number,
+  oh: number,
+  ow: number,
+  dw: number,
+) => void;
+
+interface Exports {
+  forward: { conv3x3: Conv3x3Export };
+  gradient: { filter_grad: FilterGradExport; patch_grad: PatchGradExport };
+}
+
+/** Instantiated modules' exports per memory and part; null where instantiation failed. */
+const instances = new WeakMap<WasmMemory, Partial<Record<WinogradPart, object | null>>>();
+
+/** The backend's WebAssembly memory: exported by the plain build, created in JS by the threaded one. */
+function backendMemory(module: EmscriptenModule): WasmMemory | null {
+  const candidates = [module.wasmMemory, module.asm?.['memory'], ...Object.values(module.asm ?? {})];
+  return (candidates.find((c) => c instanceof wasm.Memory) as WasmMemory | undefined) ?? null;
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array((clean.length * 3) >> 2);
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (const ch of clean) {
+    acc = (acc << 6) | alphabet.indexOf(ch);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/**
+ * A module's exports for this backend, or null where it must not or cannot run: when XNNPACK runs on several
+ * threads (one Winograd thread is then slower than it), or where the module cannot be instantiated (a runtime
+ * without WASM SIMD: the backend then runs its non-SIMD build, which is slow everywhere anyway).
+ */
+export function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: P): Exports[P] | null {
+  if (getThreadsCount() > 1) return null;
+  const module = backend.wasm as unknown as EmscriptenModule;
+  const memory = backendMemory(module);
+  if (memory === null) return null;
+  const parts = instances.get(memory) ?? {};
+  instances.set(memory, parts);
+  let exports = parts[part];
+  if (exports === undefined) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    try {
+      const key = shared ? (`${part}Shared` as const) : part;
+      const bytes = decodeBase64(WINOGRAD_WASM_BASE64[key as keyof typeof WINOGRAD_WASM_BASE64]);
+      const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
+      exports = instance.exports;
+    } catch {
+      exports = null;
+    }
+    parts[part] = exports;
+  }
+  return exports as Exports[P] | null;
+}
