@@ -1,6 +1,7 @@
 // npm run bench:train: U-Net train-step and forward times for the default, bundled (when it differs) and paper-size member on every
 // TF.js backend available here, and (when Debian's python3-torch is installed) the identical network in PyTorch.
-// Writes bench/results/train.json. Env: BENCH_RUNS (timed runs, default 5), BENCH_PAPER=0 skips the paper-size net,
+// Writes bench/results/train.json. Env: BENCH_RUNS (timed runs, default 5), BENCH_ROUNDS (paired TF.js/PyTorch rounds,
+// default 3), BENCH_PAPER=0 skips the paper-size net,
 // BENCH_BACKENDS (default wasm,cpu).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -56,12 +57,13 @@ async function measure(config: UNetConfig, runs: number) {
   return { trainStepMs, forward512Ms, forward512PredictMs };
 }
 
-function torchPeer(config: UNetConfig, threads: number) {
+function torchPeer(config: UNetConfig, threads: number, probeOnly = false) {
   try {
     execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
   } catch {
     return null;
   }
+  if (probeOnly) return { torch: '', threads, trainStepMs: 0, forward512Ms: 0 };
   const out = execFileSync(
     '/usr/bin/python3',
     [
@@ -122,20 +124,45 @@ for (const backend of backends) {
     }
   }
 }
-const peers = nets.map(([name, config]) => {
-  const t = torchPeer(config, 1);
-  const wasm = rows.find((r) => r['net'] === name && r['backend'] === 'wasm') as
-    | { trainStepMs?: number; forward512Ms?: number }
-    | undefined;
-  if (!t) return null;
-  const ok = wasm?.trainStepMs !== undefined && wasm.forward512Ms !== undefined;
-  return {
-    net: name,
-    ...t,
-    wasmTrainStepRatio: ok ? wasm.trainStepMs! / t.trainStepMs : null,
-    wasmForwardRatio: ok ? wasm.forward512Ms! / t.forward512Ms : null,
-  };
-});
+// The PyTorch ratio: this machine is shared and its speed drifts by tens of percent within minutes, so TF.js WASM
+// and PyTorch are timed back to back in BENCH_ROUNDS paired rounds and the ratio is the median of the rounds'.
+const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
+const peers: Record<string, unknown>[] = [];
+if (torchPeer(DEFAULT_UNET, 1, true) !== null) {
+  await selectBackend('wasm');
+  for (const [name, config] of nets) {
+    const rounds: {
+      wasmTrainStepMs: number;
+      torchTrainStepMs: number;
+      wasmForwardMs: number;
+      torchForwardMs: number;
+    }[] = [];
+    let t: ReturnType<typeof torchPeer> = null;
+    for (let r = 0; r < ROUNDS; r++) {
+      const w = await measure(config, RUNS);
+      t = torchPeer(config, 1);
+      if (!t) break;
+      rounds.push({
+        wasmTrainStepMs: w.trainStepMs,
+        torchTrainStepMs: t.trainStepMs,
+        wasmForwardMs: w.forward512Ms,
+        torchForwardMs: t.forward512Ms,
+      });
+      console.error(
+        `${name} round ${r + 1}: train step ${w.trainStepMs} vs PyTorch ${Math.round(t.trainStepMs)} ms (ratio ${(w.trainStepMs / t.trainStepMs).toFixed(2)})`,
+      );
+    }
+    if (!t || rounds.length === 0) continue;
+    peers.push({
+      net: name,
+      torch: t.torch,
+      threads: t.threads,
+      rounds,
+      wasmTrainStepRatio: median(rounds.map((r) => r.wasmTrainStepMs / r.torchTrainStepMs)),
+      wasmForwardRatio: median(rounds.map((r) => r.wasmForwardMs / r.torchForwardMs)),
+    });
+  }
+}
 const result = {
   benchmark: 'train',
   date: new Date().toISOString(),
@@ -153,10 +180,11 @@ const result = {
     statistic: 'median',
   },
   rows,
-  pytorch: peers.filter(Boolean),
-  note: peers.some(Boolean)
-    ? 'PyTorch timed with 1 thread, like TF.js WASM in Node.'
-    : 'python3-torch not installed: no PyTorch peer.',
+  pytorch: peers,
+  note:
+    peers.length > 0
+      ? `PyTorch timed with 1 thread, like TF.js WASM in Node, in ${ROUNDS} rounds paired with a TF.js WASM measurement; ratios are the median over rounds.`
+      : 'python3-torch not installed: no PyTorch peer.',
 };
 mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
 writeFileSync(join(import.meta.dirname, 'results', 'train.json'), `${JSON.stringify(result, null, 2)}\n`);
