@@ -88,7 +88,9 @@ describe.skipIf(!ctx)('<quorum-segmenter> embedded in a plain page on another or
       simd: true,
       crossOriginIsolated: false,
     });
-    expect(ready!.detail.backend.detail).toBe("WASM (SIMD build, 1 thread, Quorum's kernels)");
+    expect(ready!.detail.backend.detail).toBe(
+      "WASM (SIMD build, 1 thread, Quorum's kernels, Winograd 3x3 convolutions)",
+    );
     expect(ready!.detail.backend.fallbacks[0]).toMatch(
       /^webgpu: (WebGPU is not available|no WebGPU adapter)/,
     );

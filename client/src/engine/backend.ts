@@ -1,6 +1,11 @@
-import { registerFastWasmKernels } from '@quorum/shared/wasm-kernels';
+import { registerFastWasmKernels, winogradStatus } from '@quorum/shared/wasm-kernels';
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import {
+  type BackendWasm,
+  getThreadsCount,
+  setThreadsCount,
+  setWasmPaths,
+} from '@tensorflow/tfjs-backend-wasm';
 // The three WASM builds, emitted as assets next to the worker; TF.js picks one at init from SIMD/threads support.
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -100,7 +105,7 @@ async function setUp(
         name,
         threads: actual,
         simd,
-        detail: `WASM (${build}, ${actual} thread${actual === 1 ? '' : 's'}, Quorum's kernels)`,
+        detail: `WASM (${build}, ${actual} thread${actual === 1 ? '' : 's'}, Quorum's kernels, ${winogradStatus(tf.backend() as BackendWasm)})`,
       };
     }
     case 'cpu':

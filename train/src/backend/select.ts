@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
-import { FAST_WASM_KERNELS, registerFastWasmKernels } from '@quorum/shared/wasm-kernels';
+import { FAST_WASM_KERNELS, registerFastWasmKernels, winogradStatus } from '@quorum/shared/wasm-kernels';
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { type BackendWasm, getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { wasmBinaryDir } from './wasm-paths.js';
 
 export const BACKEND_REQUESTS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
@@ -107,7 +107,7 @@ const ACTIVATE: Record<BackendName, () => Promise<string>> = {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     return (
       `tfjs-backend-wasm (XNNPACK, SIMD ${simd ? 'on' : 'off'}, ${getThreadsCount()} thread(s)), ` +
-      `with Quorum's kernels: ${FAST_WASM_KERNELS.join(', ')}`
+      `with Quorum's kernels: ${FAST_WASM_KERNELS.join(', ')}; ${winogradStatus(tf.backend() as BackendWasm)}`
     );
   },
   async cpu() {

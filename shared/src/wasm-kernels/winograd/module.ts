@@ -124,3 +124,15 @@ export function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: 
   }
   return exports as Exports[P] | null;
 }
+
+/**
+ * For the backend's description: whether 3x3 convolutions run through the Winograd modules here, and if not why
+ * (several XNNPACK threads, or a runtime that cannot instantiate them).
+ */
+export function winogradStatus(backend: BackendWasm): string {
+  const threads = getThreadsCount();
+  if (threads > 1) return `3x3 convolutions on XNNPACK (${threads} threads beat one Winograd thread)`;
+  return winogradFor(backend, 'forward') === null
+    ? '3x3 convolutions on XNNPACK (the Winograd module could not be instantiated)'
+    : 'Winograd 3x3 convolutions';
+}
