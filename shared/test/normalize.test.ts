@@ -31,8 +31,8 @@ describe('percentile normalisation', () => {
           const rf = percentileRange(Float32Array.from(vals), low, high);
           expect(r16.lo).toBeCloseTo(numpyPercentile(vals, low), 6);
           expect(r16.hi).toBeCloseTo(numpyPercentile(vals, high), 6);
-          expect(rf.lo).toBeCloseTo(r16.lo, 3);
-          expect(rf.hi).toBeCloseTo(r16.hi, 3);
+          // The float copy of an integer image (what the pipeline normalises) takes the same exact path.
+          expect(rf).toEqual(r16);
         },
       ),
       { numRuns: 100 },
@@ -51,7 +51,8 @@ describe('percentile normalisation', () => {
 
   it('uses a bounded sample for big float images that stays close to the exact range', () => {
     const n = 1 << 16;
-    const data = new Float32Array(n).map((_, i) => (i * 7919) % 1000);
+    // Not whole numbers: whole numbers in 0..65535 take the exact histogram whatever their type.
+    const data = new Float32Array(n).map((_, i) => ((i * 7919) % 1000) + 0.25);
     const exact = percentileRange(data, 1, 99.8, n);
     const sampled = percentileRange(data, 1, 99.8, 4096);
     expect(Math.abs(sampled.lo - exact.lo)).toBeLessThan(15); // 1.5% of the range

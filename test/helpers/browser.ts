@@ -66,6 +66,9 @@ export async function launchChromium(options: LaunchOptions): Promise<Browser> {
 /** A page that collects console errors and uncaught exceptions, for failure messages. */
 export async function newPage(context: BrowserContext): Promise<{ page: Page; logs: string[] }> {
   const page = await context.newPage();
+  // Navigation waits for the page's load event, which on a loaded 2-core CI machine (wrangler, Chromium and the
+  // test runner sharing it) once took over Playwright's default 30 s; behaviour, not speed, is under test.
+  page.setDefaultNavigationTimeout(90_000);
   const logs: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') logs.push(`[${m.type()}] ${m.text()}`);

@@ -1,4 +1,4 @@
-import { encodePng, encodeTiff, MAX_LABEL_16, objectsToCsv } from '@quorum/shared';
+import { encodePng, encodeTiff, MAX_LABEL_16, maskToGrey, objectsToCsv } from '@quorum/shared';
 import type { EngineResult, ExportedFile, ExportKind } from './types';
 
 /** The files a result downloads as: the same names and encodings as `quorum segment` writes. */
@@ -27,11 +27,7 @@ export function exportResult(
       return {
         name: `${stem}.mask.png`,
         type: png,
-        bytes: encodePng(
-          Uint8Array.from(r.mask, (m) => m * 255),
-          w,
-          h,
-        ),
+        bytes: encodePng(maskToGrey(r.mask), w, h),
       };
     case 'labels':
       // 16-bit PNG while ids fit, as the CLI does; past 65,535 objects a float TIFF (exact up to 2^24 ids).

@@ -16,6 +16,7 @@ export {
   MAX_LABEL_16,
   type Map2D,
   type Mask,
+  maskToGrey,
   type ProbabilityMap,
   toUint16Labels,
   toUint32Labels,

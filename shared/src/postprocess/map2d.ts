@@ -102,6 +102,13 @@ export function toUint32Labels(labels: LabelImage): LabelImage32 {
   return { width: labels.width, height: labels.height, data: Uint32Array.from(labels.data) };
 }
 
+/** A 0/1 mask as 0/255 grey pixels, for an 8-bit mask image a viewer shows as black and white. */
+export function maskToGrey(mask: Uint8Array): Uint8Array {
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = mask[i] !== 0 ? 255 : 0;
+  return out;
+}
+
 /** Foreground of a label image as a 0/1 mask. */
 export function labelsToMask(labels: LabelImage): Mask {
   checkMap(labels, 'labels');

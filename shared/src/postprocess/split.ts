@@ -116,6 +116,9 @@ function coreDistance(
   core: number,
   sigma: number,
 ): ReturnType<typeof distanceTransform> {
-  const data = Uint8Array.from(mask.data, (m, i) => (m !== 0 && probability.data[i]! > core ? 1 : 0));
+  // A plain loop: Uint8Array.from with a callback took about a second on a 4-megapixel image.
+  const data = new Uint8Array(mask.data.length);
+  const p = probability.data;
+  for (let i = 0; i < data.length; i++) data[i] = mask.data[i] !== 0 && p[i]! > core ? 1 : 0;
   return gaussianBlur(distanceTransform({ width: mask.width, height: mask.height, data }), sigma);
 }

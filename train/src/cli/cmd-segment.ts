@@ -12,6 +12,7 @@ import {
   imageStats,
   isQuorumInputError,
   MAX_LABEL_16,
+  maskToGrey,
   objectsToCsv,
   type PixelSize,
   QuorumInputError,
@@ -112,14 +113,7 @@ export async function segmentCommand(argv: string[], log: (s: string) => void): 
       adaptive,
     });
     const { width: w, height: h } = seg;
-    writeFileSync(
-      `${stem}.mask.png`,
-      encodePng(
-        Uint8Array.from(seg.mask.data, (m) => m * 255),
-        w,
-        h,
-      ),
-    );
+    writeFileSync(`${stem}.mask.png`, encodePng(maskToGrey(seg.mask.data), w, h));
     if (seg.count <= MAX_LABEL_16)
       writeFileSync(`${stem}.labels.png`, encodePng(Uint16Array.from(seg.labels.data), w, h));
     else writeFileSync(`${stem}.labels.tif`, encodeTiff(Float32Array.from(seg.labels.data), w, h));
