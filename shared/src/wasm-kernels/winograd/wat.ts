@@ -18,6 +18,35 @@
  * for none; scratch of `scratchBytes` bytes.
  */
 
+/**
+ * The loops both drivers share: for each image ($img < $n), its zero-bordered copy in $p; for each row of 2x2 output
+ * blocks ($ty), for each group of up to `group` blocks from block column $tx ($nb of them), `body`. Needs locals
+ * $img $ty $tx $nb $tw $p $prowBytes $inBytes and params $x $n $h $w $ci.
+ */
+function overBlockGroups(group: number, body: string): string {
+  return `(local.set $img (i32.const 0))
+    (block $ndone (loop $imgs
+      (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
+      (call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p))
+      (local.set $ty (i32.const 0))
+      (block $tydone (loop $tys
+        (br_if $tydone (i32.ge_u (local.get $ty) (i32.shr_u (local.get $h) (i32.const 1))))
+        (local.set $tx (i32.const 0))
+        (block $txdone (loop $txs
+          (br_if $txdone (i32.ge_u (local.get $tx) (local.get $tw)))
+          (local.set $nb (select (i32.const ${group}) (i32.sub (local.get $tw) (local.get $tx)) (i32.le_u (i32.const ${group}) (i32.sub (local.get $tw) (local.get $tx)))))${body}
+          (local.set $tx (i32.add (local.get $tx) (i32.const ${group})))
+          (br $txs)))
+        (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+        (br $tys)))
+      (local.set $img (i32.add (local.get $img) (i32.const 1)))
+      (br $imgs)))`;
+}
+
+/** Address in $p of the input patch of block group ($ty, $tx): padded row 2 ty, column 2 tx. */
+const PATCH_ADDRESS =
+  '(i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $prowBytes))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $ci)) (i32.const 4)))';
+
 /** Output blocks (2x2 pixels each) per group through the three stages; V and M hold one group. */
 export const BLOCK_TILES = 8;
 
@@ -418,19 +447,11 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
     (local.set $inBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $ci)) (i32.const 4)))
     (local.set $dyRow (i32.mul (i32.mul (local.get $w) (local.get $co)) (i32.const 4)))
     (local.set $dyBytes (i32.mul (local.get $h) (local.get $dyRow)))
-    (local.set $img (i32.const 0))
-    (block $ndone (loop $imgs
-      (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
-      (call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p))
-      (local.set $ty (i32.const 0))
-      (block $tydone (loop $tys
-        (br_if $tydone (i32.ge_u (local.get $ty) (i32.shr_u (local.get $h) (i32.const 1))))
-        (local.set $tx (i32.const 0))
-        (block $txdone (loop $txs
-          (br_if $txdone (i32.ge_u (local.get $tx) (local.get $tw)))
-          (local.set $nb (select (i32.const ${G}) (i32.sub (local.get $tw) (local.get $tx)) (i32.le_u (i32.const ${G}) (i32.sub (local.get $tw) (local.get $tx)))))
+    ${overBlockGroups(
+      G,
+      `
           (call $inTG
-            (i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $prowBytes))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $ci)) (i32.const 4)))
+            ${PATCH_ADDRESS}
             (local.get $prowBytes) (local.get $ci) (local.get $nb) (local.get $v))
           (call $dyT
             (i32.add (i32.add (i32.add (local.get $dy) (i32.mul (local.get $img) (local.get $dyBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $dyRow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $co)) (i32.const 4)))
@@ -439,12 +460,8 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
             (local.get $v) (i32.mul (local.get $ci) (i32.const 4)) (i32.mul (local.get $ci) (i32.const ${G * 4}))
             (local.get $yb) (i32.mul (local.get $co) (i32.const 4)) (i32.mul (local.get $co) (i32.const ${G * 4}))
             (local.get $m) (local.get $ci) (local.get $co) (local.get $nb) (i32.const 16))
-          (local.set $tx (i32.add (local.get $tx) (i32.const ${G})))
-          (br $txs)))
-        (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
-        (br $tys)))
-      (local.set $img (i32.add (local.get $img) (i32.const 1)))
-      (br $imgs)))
+`,
+    )}
     (call $gradOut (local.get $m) (local.get $ci) (local.get $co) (local.get $dw))
   )`);
     // The filter gradient of a convolution whose windows do not overlap (kernel = stride = s, no padding):
@@ -499,30 +516,18 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
     (local.set $inBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $ci)) (i32.const 4)))
     (local.set $orow (i32.mul (i32.mul (local.get $w) (local.get $co)) (i32.const 4)))
     (local.set $outBytes (i32.mul (local.get $h) (local.get $orow)))
-    (local.set $img (i32.const 0))
-    (block $ndone (loop $imgs
-      (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
-      (call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p))
-      (local.set $ty (i32.const 0))
-      (block $tydone (loop $tys
-        (br_if $tydone (i32.ge_u (local.get $ty) (i32.shr_u (local.get $h) (i32.const 1))))
-        (local.set $tx (i32.const 0))
-        (block $txdone (loop $txs
-          (br_if $txdone (i32.ge_u (local.get $tx) (local.get $tw)))
-          (local.set $nb (select (i32.const ${B}) (i32.sub (local.get $tw) (local.get $tx)) (i32.le_u (i32.const ${B}) (i32.sub (local.get $tw) (local.get $tx)))))
+    ${overBlockGroups(
+      B,
+      `
           (call $inT
-            (i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $prowBytes))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $ci)) (i32.const 4)))
+            ${PATCH_ADDRESS}
             (local.get $prowBytes) (local.get $ci) (local.get $nb) (local.get $v))
           (call $gemm (local.get $v) (local.get $u) (local.get $m) (local.get $ci) (local.get $co) (local.get $nb))
           (call $outT (local.get $m) (local.get $co) (local.get $nb) (local.get $bias) (local.get $relu)
             (i32.add (i32.add (i32.add (local.get $y) (i32.mul (local.get $img) (local.get $outBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $orow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $co)) (i32.const 4)))
             (local.get $orow))
-          (local.set $tx (i32.add (local.get $tx) (i32.const ${B})))
-          (br $txs)))
-        (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
-        (br $tys)))
-      (local.set $img (i32.add (local.get $img) (i32.const 1)))
-      (br $imgs)))
+`,
+    )}
   )`);
   section('both');
   e(')');
