@@ -1,21 +1,26 @@
 /**
- * The WebAssembly text of Quorum's 3x3 convolution: Winograd F(2x2, 3x3) (Lavin & Gray, 2016) over NHWC float32,
- * stride 1, 'same' zero padding, with the bias and ReLU fused, in 128-bit SIMD. It multiplies 16 instead of 36
- * times per 2x2 output block and input channel, and XNNPACK's WASM build has no Winograd path: on the U-Net's 3x3
- * layers it is 2-3.7x faster than the stock FusedConv2D on one thread (train/bench/kernels.ts).
+ * The WebAssembly text of Quorum's 3x3 convolution kernels: Winograd F(2x2, 3x3) (Lavin & Gray, 2016) over NHWC
+ * float32, stride 1, 'same' zero padding, in 128-bit SIMD. The forward multiplies 16 instead of 36 times per 2x2
+ * output block and input channel, with bias and ReLU fused; XNNPACK's WASM build has no Winograd path, and on the
+ * U-Net's 3x3 layers this is 1.6-3.2x faster than the stock FusedConv2D on one thread (train/bench/kernels.ts).
  *
- * Per image: the input is copied into a zero-bordered scratch copy; then for each row of output blocks, groups of
- * BLOCK_TILES blocks go through the input transform (B^T d B, 4 channels per vector) into V[16][tile][ci], sixteen
- * small matrix products M[k] = V[k] U[k] (4 tiles x 8 output channels held in registers), and the output
- * transform (A^T m A) with bias and ReLU, straight into the output. U = G g G^T, the transformed filter, is
- * prepared by the caller (conv3x3.ts).
+ * Forward module, conv3x3(x, n, h, w, ci, co, u, bias, relu, y, scratch): per image, the input is copied into a
+ * zero-bordered scratch copy; then for each row of output blocks, groups of BLOCK_TILES blocks go through the input
+ * transform (B^T d B, 4 channels per vector) into V[16][tile][ci], sixteen small matrix products M[k] = V[k] U[k]
+ * (4 tiles x 8 output channels held in registers), and the output transform (A^T m A) with bias (0: none) and ReLU,
+ * straight into y. U = G g G^T, the transformed filter, is prepared by the caller (filter.ts).
  *
- * Needs: input channels a multiple of 4, output channels a multiple of 8, height even, width a multiple of
- * 2 * 4 (whole groups of 4 blocks); conv3x3.ts sends anything else to the stock kernel. Generated as text so the
- * unrolled transforms stay readable; scripts/build-wasm-kernels.ts assembles it into binary.ts.
+ * Gradient module: filter_grad(x, dy, n, h, w, ci, co, dw, scratch), F(3x3, 2x2) summed over every block in the
+ * transformed domain; patch_grad(x, dy, n, h, w, ci, co, s, oh, ow, dw), the filter gradient of s x s windows that
+ * do not overlap. All arguments are byte addresses into the imported memory or sizes.
  *
- * Exports conv3x3(x, n, h, w, ci, co, u, bias, relu, y, scratch), all pointers into the imported memory; bias 0
- * for none; scratch of `scratchBytes` bytes.
+ * Rounding differs from a direct convolution by about 1e-6 relative (tests: 1e-4 of the output scale), and a
+ * non-finite input spreads to every output of the 2x2 blocks whose 4x4 input patch holds it, where a direct
+ * convolution would spare some: inputs here are normalised images and finite activations.
+ *
+ * Needs: input channels a multiple of 4, output channels a multiple of 8 (conv3x3.ts pads other counts with
+ * zeros), height even, width a multiple of 2 * 4 (whole groups of 4 blocks; other sizes go to the stock kernel).
+ * Generated as text so the unrolled transforms stay readable; scripts/build-wasm-kernels.ts assembles it.
  */
 
 /**
