@@ -386,6 +386,24 @@ describe('reduction and pooling-gradient kernels', () => {
     }
   });
 
+  it('Cast to the same dtype shares the data; real conversions still convert', async () => {
+    await tf.setBackend('wasm');
+    const ids = tf.engine().backend.numDataIds();
+    const x = tf.tensor1d([1.5, -2.5, 0]);
+    const same = tf.cast(x, 'float32');
+    expect(tf.engine().backend.numDataIds()).toBe(ids + 1);
+    x.dispose();
+    expect(Array.from(await same.data())).toEqual([1.5, -2.5, 0]);
+    const ints = tf.cast(same, 'int32');
+    expect(ints.dtype).toBe('int32');
+    expect(Array.from(await ints.data())).toEqual([1, -2, 0]);
+    const bools = tf.tensor1d([1, 0, 2], 'bool');
+    const flags = tf.cast(bools, 'float32');
+    expect(Array.from(await flags.data())).toEqual([1, 0, 1]);
+    tf.dispose([same, ints, bools, flags]);
+    expect(tf.engine().backend.numDataIds()).toBe(ids);
+  });
+
   it('Identity shares its input data: a clone outlives its source, and nothing leaks', async () => {
     await tf.setBackend('wasm');
     const ids = tf.engine().backend.numDataIds();

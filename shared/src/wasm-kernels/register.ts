@@ -1,5 +1,6 @@
 import '@tensorflow/tfjs-backend-wasm';
 import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { makeCastConfig } from './cast';
 import { makeConcatConfig } from './concat';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input';
@@ -20,6 +21,7 @@ const OVERRIDES: ReadonlyArray<[string, (original: KernelConfig) => KernelConfig
   ['SplitV', makeSplitVConfig],
   ['Tile', makeTileConfig],
   ['Identity', makeIdentityConfig],
+  ['Cast', makeCastConfig],
   ['Sum', makeSumConfig],
   ['MaxPoolGrad', makeMaxPoolGradConfig],
   ['Conv2D', makeWinogradConv2DConfig],
@@ -44,7 +46,7 @@ function replace(config: KernelConfig): void {
 /**
  * Makes the WASM backend able to train conv nets, and fast at it: adds `Conv2DBackpropFilter` and replaces
  * `Conv2DBackpropInput`, `Concat`, `SplitV` and `Tile` with XNNPACK- or memmove-based versions, `Identity` with
- * a shared reference, `Sum` over leading axes and non-overlapping `MaxPoolGrad` with single heap passes, and 3x3
+ * a shared reference (and `Cast` to the same dtype), `Sum` over leading axes and non-overlapping `MaxPoolGrad` with single heap passes, and 3x3
  * stride-1 `Conv2D`/`FusedConv2D` with a Winograd module of our own (winograd/) on one XNNPACK thread. Idempotent;
  * works before or after the backend is initialised (the replacements keep the originals' setup functions).
  */
