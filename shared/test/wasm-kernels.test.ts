@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAST_WASM_KERNELS, registerFastWasmKernels, restoreWasmKernels } from '../src/wasm-kernels';
+import { sumRows } from '../src/wasm-kernels/sum';
 import { winogradFilterGrad } from '../src/wasm-kernels/winograd/conv3x3';
 import { winogradFilter } from '../src/wasm-kernels/winograd/filter';
 
@@ -281,6 +282,32 @@ describe('copy kernels', () => {
     expect(flags.dtype).toBe('bool');
     expect(await flags.array()).toEqual([1, 0, 1]);
     tf.dispose([a, b, empty, joined, left!, none!, right!, flags]);
+  });
+});
+
+describe('row kernels in the SIMD module (whole 16-byte rows, channels a multiple of 8)', () => {
+  it.each([
+    [4, 16, 16, 8],
+    [2, 8, 8, 16],
+    [1, 4, 4, 64],
+  ])('Sum over N, H, W of %i x %i x %i x %i equals the float64 row-order sums exactly', async (...shape) => {
+    const values = randomValues(shape, 12);
+    const [wasm] = await on('wasm', () => tf.tidy(() => tf.sum(tf.tensor(values, shape), [0, 1, 2])));
+    expect(Array.from(wasm!)).toEqual(Array.from(Float32Array.from(sumRows(values, shape[3]!))));
+    await expectWasmMatchesCpu(() => tf.tidy(() => tf.sum(tf.tensor(values, shape), [0, 1, 2])));
+  });
+
+  it('Concat and SplitV of 8- and 16-channel activations copy every value exactly', async () => {
+    const a = randomValues([2, 6, 8, 8], 13);
+    const b = randomValues([2, 6, 8, 16], 14);
+    const run = () =>
+      tf.tidy(() => {
+        const joined = tf.concat([tf.tensor4d(a, [2, 6, 8, 8]), tf.tensor4d(b, [2, 6, 8, 16])], 3);
+        return [joined, ...tf.split(joined, [16, 8], 3)];
+      });
+    const wasm = await on('wasm', run);
+    const cpu = await on('cpu', run);
+    expect(wasm).toEqual(cpu);
   });
 });
 

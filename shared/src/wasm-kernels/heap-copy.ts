@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { winogradFor } from './winograd/module';
 
 /** A block of equally spaced rows of one tensor on the WASM heap, in bytes. */
 export interface RowBlock {
@@ -31,6 +32,13 @@ export function copyRows(
   const dst = backend.typedArrayFromHeap(to.info).byteOffset + to.start;
   if (from.stride === rowBytes && to.stride === rowBytes) {
     heap.copyWithin(dst, src, src + rows * rowBytes);
+    return;
+  }
+  // Whole 16-byte vectors (the U-Net's channel counts): a SIMD loop in the rows module, several times faster than
+  // either JS path below for the short rows of a channel concatenation.
+  const simd = rowBytes % 16 === 0 ? winogradFor(backend, 'rows')?.copy_rows : undefined;
+  if (simd !== undefined) {
+    simd(src, from.stride, dst, to.stride, rows, rowBytes);
     return;
   }
   if (rowBytes <= SHORT_ROW_BYTES && (src | dst | from.stride | to.stride | rowBytes) % 4 === 0) {

@@ -8,6 +8,7 @@ import {
   util,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { winogradFor } from './winograd/module';
 
 /**
  * `Sum` of a float32 tensor over every axis but the last (a bias or BatchNorm gradient: [N,H,W,C] -> [C]) as
@@ -31,7 +32,13 @@ export function makeSumConfig(original: KernelConfig): KernelConfig {
     const out = backend.makeOutput(outShape, 'float32');
     // Read the heap only after allocating: an allocation may grow (and so replace) it.
     const values = backend.typedArrayFromHeap(x) as Float32Array;
-    (backend.typedArrayFromHeap(out) as Float32Array).set(sumRows(values, channels));
+    const simd = channels % 8 === 0 ? winogradFor(backend, 'rows')?.sum_rows : undefined;
+    if (simd !== undefined) {
+      // The same float64 sums in the same order, four columns pairs to a 128-bit add.
+      simd(values.byteOffset, values.length / channels, channels, backend.typedArrayFromHeap(out).byteOffset);
+    } else {
+      (backend.typedArrayFromHeap(out) as Float32Array).set(sumRows(values, channels));
+    }
     return out;
   };
   return { ...original, kernelFunc: kernelFunc as unknown as KernelFunc };

@@ -68,6 +68,17 @@ type PatchGradExport = (
 interface Exports {
   forward: { conv3x3: Conv3x3Export };
   gradient: { filter_grad: FilterGradExport; patch_grad: PatchGradExport };
+  rows: {
+    sum_rows: (src: number, rows: number, c: number, dst: number) => void;
+    copy_rows: (
+      src: number,
+      srcStride: number,
+      dst: number,
+      dstStride: number,
+      rows: number,
+      rowBytes: number,
+    ) => void;
+  };
 }
 
 /** Instantiated modules' exports per memory and part; null where instantiation failed. */
@@ -103,7 +114,8 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * without WASM SIMD: the backend then runs its non-SIMD build, which is slow everywhere anyway).
  */
 export function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: P): Exports[P] | null {
-  if (getThreadsCount() > 1) return null;
+  // Several XNNPACK threads convolve faster than one Winograd thread; the row operations are not XNNPACK's.
+  if (part !== 'rows' && getThreadsCount() > 1) return null;
   const module = backend.wasm as unknown as EmscriptenModule;
   const memory = backendMemory(module);
   if (memory === null) return null;

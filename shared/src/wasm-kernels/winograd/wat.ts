@@ -69,7 +69,7 @@ export function scratchBytes(h: number, w: number, ci: number, co: number): numb
 }
 
 /** The module's text; `shared` for the threaded WASM build, whose memory is a shared one. */
-export type WinogradPart = 'forward' | 'gradient';
+export type WinogradPart = 'forward' | 'gradient' | 'rows';
 
 /**
  * One module's text: the forward convolution (conv3x3) or the filter gradient (filter_grad), each small enough
@@ -533,6 +533,66 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
             (local.get $orow))
 `,
     )}
+  )`);
+  section('rows');
+  // Not Winograd, but the same machinery (a module on the backend's heap): the two row operations training runs
+  // on every activation. sum_rows: column sums of a row-major [rows][c] float32 array, c a multiple of 8, each
+  // column accumulated in float64 in row order (the order, and so the result, of sum.ts's sumRows), into dst
+  // (float32). copy_rows: rows of rowBytes (a multiple of 16) from src to dst, each with its own stride.
+  e(`(func (export "sum_rows") (param $src i32) (param $rows i32) (param $c i32) (param $dst i32)
+    (local $c8 i32) (local $r i32) (local $p i32) (local $stride i32) (local $v0 v128) (local $v1 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $stride (i32.mul (local.get $c) (i32.const 4)))
+    (local.set $c8 (i32.const 0))
+    (block $cdone (loop $cs
+      (br_if $cdone (i32.ge_u (local.get $c8) (local.get $c)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0))
+      (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $p (i32.add (local.get $src) (i32.mul (local.get $c8) (i32.const 4))))
+      (local.set $r (i32.const 0))
+      (block $rdone (loop $rs
+        (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $v0 (v128.load (local.get $p)))
+        (local.set $v1 (v128.load offset=16 (local.get $p)))
+        (local.set $a0 (f64x2.add (local.get $a0) (f64x2.promote_low_f32x4 (local.get $v0))))
+        (local.set $a1 (f64x2.add (local.get $a1) (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v0) (local.get $v0)))))
+        (local.set $a2 (f64x2.add (local.get $a2) (f64x2.promote_low_f32x4 (local.get $v1))))
+        (local.set $a3 (f64x2.add (local.get $a3) (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v1) (local.get $v1)))))
+        (local.set $p (i32.add (local.get $p) (local.get $stride)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rs)))
+      (local.set $p (i32.add (local.get $dst) (i32.mul (local.get $c8) (i32.const 4))))
+      ${[0, 1, 2, 3]
+        .flatMap((q) =>
+          [0, 1].map(
+            (l) =>
+              `(f32.store offset=${(2 * q + l) * 4} (local.get $p) (f32.demote_f64 (f64x2.extract_lane ${l} (local.get $a${q}))))`,
+          ),
+        )
+        .join('\n      ')}
+      (local.set $c8 (i32.add (local.get $c8) (i32.const 8)))
+      (br $cs)))
+  )`);
+  e(`(func (export "copy_rows") (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32)
+      (param $rows i32) (param $rowBytes i32)
+    (local $r i32) (local $b i32)
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rs
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $b (i32.const 0))
+      (block $bdone (loop $bs
+        (br_if $bdone (i32.ge_u (local.get $b) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $dst) (local.get $b)) (v128.load (i32.add (local.get $src) (local.get $b))))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (br $bs)))
+      (local.set $src (i32.add (local.get $src) (local.get $srcStride)))
+      (local.set $dst (i32.add (local.get $dst) (local.get $dstStride)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rs)))
   )`);
   section('both');
   e(')');
