@@ -362,6 +362,11 @@ describe('reduction and pooling-gradient kernels', () => {
     [[1, 9, 7, 2], 3, 3, 'same'],
     [[1, 9, 7, 2], 3, 2, 'same'],
     [[3, 4, 4, 5], 1, 1, 'valid'],
+    // 2x2 stride 2 without padding on whole 4-channel vectors: the rows module's SIMD path; odd sizes leave a row
+    // and a column outside every window.
+    [[2, 8, 6, 4], 2, 2, 'valid'],
+    [[2, 7, 9, 8], 2, 2, 'valid'],
+    [[1, 8, 8, 16], 2, 2, 'same'],
   ];
   it.each(poolCases)(
     'MaxPoolGrad for x %j, pool %i stride %i %s, with ties',
@@ -411,6 +416,32 @@ describe('reduction and pooling-gradient kernels', () => {
       expect(Array.from(await g.data())).toEqual([0, 0, 0, 0, 0, 0, 1, 0]);
       g.dispose();
     }
+  });
+
+  it('MaxPoolGrad on 4-channel vectors (the SIMD path) treats NaN and -Infinity windows as the CPU backend does', async () => {
+    // Each channel holds NaN, -Infinity, ties and plain values in other windows.
+    const pattern = [
+      Number.NaN,
+      Number.NaN,
+      Number.NEGATIVE_INFINITY,
+      1,
+      2,
+      2,
+      Number.NEGATIVE_INFINITY,
+      Number.NaN,
+    ];
+    const shape = [1, 4, 4, 4];
+    const values = Array.from({ length: 64 }, (_, i) => pattern[(i * 5 + (i >> 2)) % 8]!);
+    const run = () =>
+      tf.tidy(() =>
+        tf.grad((x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid').sum())(
+          tf.tensor(values, shape),
+        ),
+      );
+    const [cpu] = await on('cpu', run);
+    const [wasm] = await on('wasm', run);
+    expect(Array.from(cpu!).some((v) => v !== 0)).toBe(true);
+    expect(Array.from(wasm!)).toEqual(Array.from(cpu!));
   });
 
   it('Cast to the same dtype shares the data; real conversions still convert', async () => {

@@ -7,6 +7,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { winogradFor } from './winograd/module';
 
 /**
  * `MaxPoolGrad` in one pass over the heap: each window's first strict maximum in row-major order (the CPU
@@ -40,6 +41,22 @@ export function makeMaxPoolGradConfig(original: KernelConfig): KernelConfig {
       return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     const dx = backend.makeOutput(x.shape, 'float32');
+    // The U-Net's pools (2x2, stride 2, no padding, channels in whole vectors): the rows module's SIMD loop, same rule.
+    const { padInfo: pad, strideHeight: sh, strideWidth: sw } = info;
+    const simd =
+      info.filterHeight === 2 &&
+      info.filterWidth === 2 &&
+      sh === 2 &&
+      sw === 2 &&
+      pad.top + pad.left + pad.bottom + pad.right === 0 &&
+      info.inChannels % 4 === 0
+        ? winogradFor(backend, 'rows')?.max_pool_grad_2x2
+        : undefined;
+    if (simd !== undefined) {
+      const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+      simd(at(x), at(dy), at(dx), info.batchSize, info.inHeight, info.inWidth, info.inChannels);
+      return dx;
+    }
     const out = backend.typedArrayFromHeap(dx) as Float32Array;
     out.fill(0);
     scatterToMaxima(

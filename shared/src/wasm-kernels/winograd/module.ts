@@ -69,6 +69,15 @@ interface Exports {
   forward: { conv3x3: Conv3x3Export };
   gradient: { filter_grad: FilterGradExport; patch_grad: PatchGradExport };
   rows: {
+    max_pool_grad_2x2: (
+      x: number,
+      dy: number,
+      dx: number,
+      n: number,
+      h: number,
+      w: number,
+      c: number,
+    ) => void;
     sum_rows: (src: number, rows: number, c: number, dst: number) => void;
     copy_rows: (
       src: number,

@@ -594,6 +594,68 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rs)))
   )`);
+  // max_pool_grad_2x2: the gradient of a 2x2 stride-2 max pool without padding (windows that do not overlap),
+  // 4 channels per vector: each window's dy goes to its first strict maximum in row-major order and a window of
+  // NaN or -Infinity gets none (max-pool-grad.ts's rule, the CPU backend's); dx is zeroed first, for the last row
+  // and column that an odd size leaves outside every window.
+  e(`(func (export "max_pool_grad_2x2") (param $x i32) (param $dy i32) (param $dx i32) (param $n i32) (param $h i32)
+      (param $w i32) (param $c i32)
+    (local $img i32) (local $oy i32) (local $ox i32) (local $k i32) (local $oh i32) (local $ow i32) (local $cs i32)
+    (local $row i32) (local $p i32) (local $g i32) (local $ninf v128) (local $gv v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $best v128)
+    (local $v0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local.set $cs (i32.mul (local.get $c) (i32.const 4)))
+    (local.set $row (i32.mul (local.get $w) (local.get $cs)))
+    (local.set $oh (i32.shr_u (local.get $h) (i32.const 1)))
+    (local.set $ow (i32.shr_u (local.get $w) (i32.const 1)))
+    (local.set $ninf (f32x4.splat (f32.const -inf)))
+    (memory.fill (local.get $dx) (i32.const 0) (i32.mul (i32.mul (local.get $n) (local.get $h)) (local.get $row)))
+    (local.set $g (local.get $dy))
+    (local.set $img (i32.const 0))
+    (block $ndone (loop $imgs
+      (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
+      (local.set $oy (i32.const 0))
+      (block $ydone (loop $ys
+        (br_if $ydone (i32.ge_u (local.get $oy) (local.get $oh)))
+        (local.set $ox (i32.const 0))
+        (block $xdone (loop $xs
+          (br_if $xdone (i32.ge_u (local.get $ox) (local.get $ow)))
+          ;; byte offset of the window's top-left element (channel 0) in x and dx
+          (local.set $p (i32.add (i32.mul (i32.add (i32.mul (local.get $img) (local.get $h)) (i32.mul (local.get $oy) (i32.const 2)))
+            (local.get $row)) (i32.mul (i32.mul (local.get $ox) (i32.const 2)) (local.get $cs))))
+          (local.set $k (i32.const 0))
+          (block $kdone (loop $ks
+            (br_if $kdone (i32.ge_u (local.get $k) (local.get $cs)))
+            (local.set $x0 (v128.load (i32.add (i32.add (local.get $x) (local.get $p)) (local.get $k))))
+            (local.set $x1 (v128.load (i32.add (i32.add (i32.add (local.get $x) (local.get $p)) (local.get $k)) (local.get $cs))))
+            (local.set $x2 (v128.load (i32.add (i32.add (i32.add (local.get $x) (local.get $p)) (local.get $k)) (local.get $row))))
+            (local.set $x3 (v128.load (i32.add (i32.add (i32.add (i32.add (local.get $x) (local.get $p)) (local.get $k)) (local.get $row)) (local.get $cs))))
+            (local.set $gv (v128.load (i32.add (local.get $g) (local.get $k))))
+            (local.set $v0 (f32x4.gt (local.get $x0) (local.get $ninf)))
+            (local.set $best (v128.bitselect (local.get $x0) (local.get $ninf) (local.get $v0)))
+            (local.set $m1 (f32x4.gt (local.get $x1) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $x1) (local.get $best) (local.get $m1)))
+            (local.set $m2 (f32x4.gt (local.get $x2) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $x2) (local.get $best) (local.get $m2)))
+            (local.set $m3 (f32x4.gt (local.get $x3) (local.get $best)))
+            ;; the last position that beat everything before it wins
+            (local.set $m2 (v128.andnot (local.get $m2) (local.get $m3)))
+            (local.set $m1 (v128.andnot (v128.andnot (local.get $m1) (local.get $m3)) (local.get $m2)))
+            (local.set $v0 (v128.andnot (v128.andnot (v128.andnot (local.get $v0) (local.get $m3)) (local.get $m2)) (local.get $m1)))
+            (v128.store (i32.add (i32.add (local.get $dx) (local.get $p)) (local.get $k)) (v128.and (local.get $gv) (local.get $v0)))
+            (v128.store (i32.add (i32.add (i32.add (local.get $dx) (local.get $p)) (local.get $k)) (local.get $cs)) (v128.and (local.get $gv) (local.get $m1)))
+            (v128.store (i32.add (i32.add (i32.add (local.get $dx) (local.get $p)) (local.get $k)) (local.get $row)) (v128.and (local.get $gv) (local.get $m2)))
+            (v128.store (i32.add (i32.add (i32.add (i32.add (local.get $dx) (local.get $p)) (local.get $k)) (local.get $row)) (local.get $cs)) (v128.and (local.get $gv) (local.get $m3)))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $ks)))
+          (local.set $g (i32.add (local.get $g) (local.get $cs)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $xs)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $ys)))
+      (local.set $img (i32.add (local.get $img) (i32.const 1)))
+      (br $imgs)))
+  )`);
   section('both');
   e(')');
   return L.join('\n');
