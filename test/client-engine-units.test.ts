@@ -56,6 +56,9 @@ interface FakeEdge {
   override: Map<string, Uint8Array>;
   manifests: Map<string, string>;
   down: boolean;
+  /** Blob requests that fail before any succeeds: a connection error, or this HTTP status. */
+  blobFailures: number;
+  blobFailure: 'connection' | number;
 }
 
 /** An edge in memory: `latest` and pinned manifests, and blobs by hash; records every URL fetched. */
@@ -70,6 +73,8 @@ function fakeEdge(): FakeEdge {
       [manifest.version, manifestText],
     ]),
     down: false,
+    blobFailures: 0,
+    blobFailure: 'connection',
     fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
       const url = String(input);
       edge.calls.push(url);
@@ -81,6 +86,11 @@ function fakeEdge(): FakeEdge {
         return text ? new Response(text) : new Response('{"error":"no such version"}', { status: 404 });
       }
       const b = /\/v1\/blobs\/([0-9a-f]{64})$/.exec(url);
+      if (b && edge.blobFailures > 0) {
+        edge.blobFailures--;
+        if (edge.blobFailure === 'connection') throw new TypeError('Failed to fetch');
+        return new Response('busy', { status: edge.blobFailure });
+      }
       const override = b && edge.overrideTimes > 0 ? edge.override.get(b[1]!) : undefined;
       if (override) edge.overrideTimes--;
       const bytes = b && (override ?? blobs.get(b[1]!));
@@ -129,6 +139,39 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
     expect(again.cached.files).toBe(8);
     expect(again.downloaded.files).toBe(0);
     expect(edge.calls).toEqual([manifestUrl(source)]);
+  });
+
+  it('retries a blob after a dropped connection or a 5xx, and gives up with the number of tries', async () => {
+    const edge = fakeEdge();
+    // Two dropped connections in a row: the third try of that blob succeeds.
+    edge.blobFailures = 2;
+    const loaded = await loadEnsembleFiles(source, {
+      store: memoryStore(),
+      fetch: edge.fetch,
+      concurrency: 1,
+    });
+    expect(loaded.files.size).toBe(8);
+    expect(edge.calls.filter((u) => u.includes('/v1/blobs/'))).toHaveLength(8 + 2);
+
+    edge.blobFailure = 503;
+    edge.blobFailures = 1;
+    expect((await loadEnsembleFiles(source, { store: memoryStore(), fetch: edge.fetch })).files.size).toBe(8);
+
+    // Down for good: three tries, then a network error that says so.
+    edge.blobFailure = 'connection';
+    edge.blobFailures = 3;
+    await expect(
+      loadEnsembleFiles(source, { store: memoryStore(), fetch: edge.fetch, concurrency: 1 }),
+    ).rejects.toThrow(/could not download .* \(Failed to fetch\); 3 tries/);
+
+    // A 404 is not transient: one try.
+    edge.blobFailure = 404;
+    edge.blobFailures = 1;
+    edge.calls.length = 0;
+    await expect(
+      loadEnsembleFiles(source, { store: memoryStore(), fetch: edge.fetch, concurrency: 1 }),
+    ).rejects.toThrow(/HTTP 404$/);
+    expect(edge.calls.filter((u) => u.includes('/v1/blobs/'))).toHaveLength(1);
   });
 
   it('a new latest version downloads only the blobs it does not share with the cached one', async () => {

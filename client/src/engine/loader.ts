@@ -116,6 +116,15 @@ async function fetchManifest(
   return { manifest: parseManifest(cached, url), offline: true };
 }
 
+/**
+ * Pauses before the second and third try of a blob whose download failed in a way that may pass (no connection,
+ * HTTP 5xx or 429, a body cut off): a dropped connection on a train or a busy edge should not lose the model.
+ */
+export const BLOB_RETRY_PAUSES_MS: readonly number[] = [250, 1000];
+
+/** A download failure worth another try. */
+class TransientDownloadError extends NetworkError {}
+
 /** GET one blob, reporting bytes as they arrive. */
 async function download(
   url: string,
@@ -128,11 +137,14 @@ async function download(
   try {
     res = await doFetch(url, { credentials: 'omit', cache });
   } catch (e) {
-    throw new NetworkError(`could not download ${ref.path} (${(e as Error).message})`);
+    throw new TransientDownloadError(`could not download ${ref.path} (${(e as Error).message})`);
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new NetworkError(`could not download ${ref.path}: HTTP ${res.status}`);
+    const message = `could not download ${ref.path}: HTTP ${res.status}`;
+    throw res.status >= 500 || res.status === 429
+      ? new TransientDownloadError(message)
+      : new NetworkError(message);
   }
   if (!res.body) {
     const bytes = new Uint8Array(await res.arrayBuffer());
@@ -144,7 +156,13 @@ async function download(
   let at = 0;
   const reader = res.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw new TransientDownloadError(`download of ${ref.path} broke off (${(e as Error).message})`);
+    }
+    const { done, value } = chunk;
     if (done) break;
     const room = out.length - at;
     out.set(value.subarray(0, room), at);
@@ -156,6 +174,39 @@ async function download(
     }
   }
   return out.subarray(0, at);
+}
+
+/** `download`, tried again after each of BLOB_RETRY_PAUSES_MS while it fails transiently; progress is taken back. */
+async function downloadWithRetries(
+  url: string,
+  ref: FileRef,
+  doFetch: typeof fetch,
+  onBytes: (n: number) => void,
+  cache: RequestCache,
+): Promise<Uint8Array> {
+  for (let attempt = 0; ; attempt++) {
+    let got = 0;
+    try {
+      return await download(
+        url,
+        ref,
+        doFetch,
+        (n) => {
+          got += n;
+          onBytes(n);
+        },
+        cache,
+      );
+    } catch (e) {
+      onBytes(-got);
+      const pause = BLOB_RETRY_PAUSES_MS[attempt];
+      if (!(e instanceof TransientDownloadError)) throw e;
+      if (pause === undefined) {
+        throw new NetworkError(`${e.message}; ${attempt + 1} tries`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }
 
 export async function loadEnsembleFiles(
@@ -206,14 +257,14 @@ export async function loadEnsembleFiles(
       got += n;
       report(n);
     };
-    const first = await download(url, ref, doFetch, count, 'default');
+    const first = await downloadWithRetries(url, ref, doFetch, count, 'default');
     try {
       await verifyBlob(ref, first);
       return first;
     } catch (e) {
       if (!(e instanceof IntegrityError)) throw e;
       report(-got);
-      const second = await download(url, ref, doFetch, report, 'reload');
+      const second = await downloadWithRetries(url, ref, doFetch, report, 'reload');
       await verifyBlob(ref, second);
       return second;
     }
