@@ -70,7 +70,7 @@ function copyRows(
 /** A tensor's byte address on the heap. */
 const addressOf = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
 
-/** g [3, 3, ci, co] padded with zeros to [3, 3, ci4, co4], then transformed (winogradFilter), cached per filter. */
+/** g [3, 3, ci, co] padded with zeros to [3, 3, ci4, co8], then transformed (winogradFilter), cached per filter. */
 function transformedFilter(backend: BackendWasm, filter: TensorInfo, ci4: number, co8: number): Float32Array {
   let u = filterCache.get(filter.dataId);
   if (u === undefined) {

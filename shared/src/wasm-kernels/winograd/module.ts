@@ -93,6 +93,9 @@ interface Exports {
 /** Instantiated modules' exports per memory and part; null where instantiation failed. */
 const instances = new WeakMap<WasmMemory, Partial<Record<WinogradPart, object | null>>>();
 
+/** Each backend module's memory (the same object for its whole life: growing keeps it). */
+const memories = new WeakMap<object, WasmMemory | null>();
+
 /** The backend's WebAssembly memory: exported by the plain build, created in JS by the threaded one. */
 function backendMemory(module: EmscriptenModule): WasmMemory | null {
   const candidates = [module.wasmMemory, module.asm?.['memory'], ...Object.values(module.asm ?? {})];
@@ -126,7 +129,12 @@ export function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: 
   // Several XNNPACK threads convolve faster than one Winograd thread; the row operations are not XNNPACK's.
   if (part !== 'rows' && getThreadsCount() > 1) return null;
   const module = backend.wasm as unknown as EmscriptenModule;
-  const memory = backendMemory(module);
+  // Looked up once per backend: this runs on every convolution, sum and concatenation.
+  let memory = memories.get(module);
+  if (memory === undefined) {
+    memory = backendMemory(module);
+    memories.set(module, memory);
+  }
   if (memory === null) return null;
   const parts = instances.get(memory) ?? {};
   instances.set(memory, parts);
