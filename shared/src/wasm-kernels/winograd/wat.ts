@@ -24,6 +24,31 @@
  */
 
 /**
+ * The 4 x 8 register block both matrix products keep (the forward's M = V U and the gradient's M += V^T Y):
+ * $c0..$c7, two vectors for each of 4 rows, read and written at $mb + row * $os.
+ */
+const BLOCK_ROWS = [0, 1, 2, 3] as const;
+const BLOCK_LOCALS = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $c${i} v128)`).join(' ');
+const rowAddress = (q: number) => `(i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os)))`;
+const storeBlock = () =>
+  BLOCK_ROWS.map(
+    (q) => `(v128.store ${rowAddress(q)} (local.get $c${2 * q}))
+          (v128.store offset=16 ${rowAddress(q)} (local.get $c${2 * q + 1}))`,
+  ).join('\n          ');
+const loadBlock = () =>
+  BLOCK_ROWS.map(
+    (q) => `(local.set $c${2 * q} (v128.load ${rowAddress(q)}))
+          (local.set $c${2 * q + 1} (v128.load offset=16 ${rowAddress(q)}))`,
+  ).join('\n          ');
+/** Row q of the block += splat(the float at `splatAt(q)`) x (`x0`, `x1`). */
+const multiplyAddBlock = (splatAt: (q: number) => string, x0: string, x1: string) =>
+  BLOCK_ROWS.map(
+    (q) => `(local.set $s (v128.load32_splat ${splatAt(q)}))
+            (local.set $c${2 * q} (f32x4.add (local.get $c${2 * q}) (f32x4.mul (local.get $s) (local.get ${x0}))))
+            (local.set $c${2 * q + 1} (f32x4.add (local.get $c${2 * q + 1}) (f32x4.mul (local.get $s) (local.get ${x1}))))`,
+  ).join('\n            ');
+
+/**
  * The loops both drivers share: for each image ($img < $n), its zero-bordered copy in $p; for each row of 2x2 output
  * blocks ($ty), for each group of up to `group` blocks from block column $tx ($nb of them), `body`. Needs locals
  * $img $ty $tx $nb $tw $p $prowBytes $inBytes and params $x $n $h $w $ci.
@@ -171,7 +196,7 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
   e(`(func $gemm (param $v i32) (param $u i32) (param $m i32) (param $ci i32) (param $co i32) (param $nb i32)
     (local $k i32) (local $t i32) (local $cb i32) (local $ic i32) (local $vb i32) (local $ub i32) (local $mb i32)
     (local $cs i32) (local $os i32) (local $u0 v128) (local $u1 v128) (local $s v128)
-    ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $c${i} v128)`).join(' ')}
+    ${BLOCK_LOCALS}
     (local.set $cs (i32.mul (local.get $ci) (i32.const 4)))
     (local.set $os (i32.mul (local.get $co) (i32.const 4)))
     (local.set $k (i32.const 0))
@@ -191,28 +216,13 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
             (br_if $idone (i32.ge_u (local.get $ic) (local.get $ci)))
             (local.set $u0 (v128.load (local.get $ub)))
             (local.set $u1 (v128.load offset=16 (local.get $ub)))
-            ${[0, 1, 2, 3]
-              .map(
-                (
-                  q,
-                ) => `(local.set $s (v128.load32_splat (i32.add (local.get $vb) (i32.mul (i32.const ${q}) (local.get $cs)))))
-            (local.set $c${2 * q} (f32x4.add (local.get $c${2 * q}) (f32x4.mul (local.get $s) (local.get $u0))))
-            (local.set $c${2 * q + 1} (f32x4.add (local.get $c${2 * q + 1}) (f32x4.mul (local.get $s) (local.get $u1))))`,
-              )
-              .join('\n            ')}
+            ${multiplyAddBlock((q) => `(i32.add (local.get $vb) (i32.mul (i32.const ${q}) (local.get $cs)))`, '$u0', '$u1')}
             (local.set $vb (i32.add (local.get $vb) (i32.const 4)))
             (local.set $ub (i32.add (local.get $ub) (local.get $os)))
             (local.set $ic (i32.add (local.get $ic) (i32.const 1)))
             (br $is)))
           (local.set $mb (i32.add (i32.add (local.get $m) (i32.mul (i32.add (i32.mul (local.get $k) (i32.const ${B})) (local.get $t)) (local.get $os))) (local.get $cb)))
-          ${[0, 1, 2, 3]
-            .map(
-              (
-                q,
-              ) => `(v128.store (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $c${2 * q}))
-          (v128.store offset=16 (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $c${2 * q + 1}))`,
-            )
-            .join('\n          ')}
+          ${storeBlock()}
           (local.set $cb (i32.add (local.get $cb) (i32.const 32)))
           (br $cbs)))
         (local.set $t (i32.add (local.get $t) (i32.const 4)))
@@ -336,7 +346,7 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
       (param $m i32) (param $ci i32) (param $co i32) (param $nb i32) (param $kn i32)
     (local $k i32) (local $a i32) (local $cb i32) (local $t i32) (local $vb i32) (local $yp i32) (local $mb i32)
     (local $cs i32) (local $os i32) (local $y0 v128) (local $y1 v128) (local $s v128)
-    ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $c${i} v128)`).join(' ')}
+    ${BLOCK_LOCALS}
     (local.set $cs (i32.mul (local.get $ci) (i32.const 4)))
     (local.set $os (i32.mul (local.get $co) (i32.const 4)))
     (local.set $k (i32.const 0))
@@ -349,14 +359,7 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
         (block $cbdone (loop $cbs
           (br_if $cbdone (i32.ge_u (local.get $cb) (local.get $os)))
           (local.set $mb (i32.add (i32.add (local.get $m) (i32.mul (i32.add (i32.mul (local.get $k) (local.get $ci)) (local.get $a)) (local.get $os))) (local.get $cb)))
-          ${[0, 1, 2, 3]
-            .map(
-              (
-                q,
-              ) => `(local.set $c${2 * q} (v128.load (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os)))))
-          (local.set $c${2 * q + 1} (v128.load offset=16 (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os)))))`,
-            )
-            .join('\n          ')}
+          ${loadBlock()}
           (local.set $vb (i32.add (i32.add (local.get $v) (i32.mul (local.get $k) (local.get $vk))) (i32.mul (local.get $a) (i32.const 4))))
           (local.set $yp (i32.add (i32.add (local.get $yb) (i32.mul (local.get $k) (local.get $yk))) (local.get $cb)))
           (local.set $t (i32.const 0))
@@ -364,25 +367,12 @@ export function winogradWat({ shared, part }: { shared: boolean; part: WinogradP
             (br_if $tdone (i32.ge_u (local.get $t) (local.get $nb)))
             (local.set $y0 (v128.load (local.get $yp)))
             (local.set $y1 (v128.load offset=16 (local.get $yp)))
-            ${[0, 1, 2, 3]
-              .map(
-                (q) => `(local.set $s (v128.load32_splat offset=${4 * q} (local.get $vb)))
-            (local.set $c${2 * q} (f32x4.add (local.get $c${2 * q}) (f32x4.mul (local.get $s) (local.get $y0))))
-            (local.set $c${2 * q + 1} (f32x4.add (local.get $c${2 * q + 1}) (f32x4.mul (local.get $s) (local.get $y1))))`,
-              )
-              .join('\n            ')}
+            ${multiplyAddBlock((q) => `offset=${4 * q} (local.get $vb)`, '$y0', '$y1')}
             (local.set $vb (i32.add (local.get $vb) (local.get $vt)))
             (local.set $yp (i32.add (local.get $yp) (local.get $yt)))
             (local.set $t (i32.add (local.get $t) (i32.const 1)))
             (br $ts)))
-          ${[0, 1, 2, 3]
-            .map(
-              (
-                q,
-              ) => `(v128.store (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $c${2 * q}))
-          (v128.store offset=16 (i32.add (local.get $mb) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $c${2 * q + 1}))`,
-            )
-            .join('\n          ')}
+          ${storeBlock()}
           (local.set $cb (i32.add (local.get $cb) (i32.const 32)))
           (br $cbs)))
         (local.set $a (i32.add (local.get $a) (i32.const 4)))
