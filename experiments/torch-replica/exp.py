@@ -57,7 +57,24 @@ VARIANTS = {
     # A with gaps cut between touching objects in the foreground target (3x3 / 5x5 neighbourhood of another label)
     'E': dict(depth=3, base=8, bn=False, contour=False, gap=3),
     'F': dict(depth=3, base=8, bn=False, contour=False, gap=5),
+    # A trained for twice the steps per epoch (the CPU budget the faster WASM kernels freed)
+    'G': dict(depth=3, base=8, bn=False, contour=False, steps_mult=2),
+    # A + a second output learning each object's distance to its border, normalised to 1 at its centre; the
+    # contour watershed then floods 1 - distance from the cores where distance > 1 - t
+    'H': dict(depth=3, base=8, bn=False, contour=True, ctarget='distance'),
+    'I': dict(depth=3, base=8, bn=False, contour=True, ctarget='distance', steps_mult=2),
+    # G + the U-Net paper's border weights on the cross-entropy (w0 10, sigma 5 px), with and without gaps cut
+    'J': dict(depth=3, base=8, bn=False, contour=False, steps_mult=2, gap=3, border_weight=True),
+    'K': dict(depth=3, base=8, bn=False, contour=False, steps_mult=2, border_weight=True),
+    # J with 5x5 gaps; G and J again from other member seeds (how much of a difference is the draw)
+    'L': dict(depth=3, base=8, bn=False, contour=False, steps_mult=2, gap=5, border_weight=True),
+    'G1': dict(depth=3, base=8, bn=False, contour=False, steps_mult=2, seed_base=1),
+    'J1': dict(depth=3, base=8, bn=False, contour=False, steps_mult=2, gap=3, border_weight=True, seed_base=1),
+    # J at the recipe's steps (is it the weights or the steps?), and J with twice the border weight
+    'N': dict(depth=3, base=8, bn=False, contour=False, gap=3, border_weight=True),
+    'M': dict(depth=3, base=8, bn=False, contour=False, steps_mult=2, gap=3, border_weight=True, w0=20.0),
 }
+BORDER_W0, BORDER_SIGMA = 10.0, 5.0
 POOLED_SEEDS = [0, 1, 2]
 # Post-processing grids
 DIST_H, DIST_SIGMA, PROJECT_MIN_AREA = 0.25, 1.5, 32
@@ -137,6 +154,53 @@ def contour_target(labels):
     return ((labels > 0) & ((mx != labels) | (mn != labels))).astype(np.uint8)
 
 
+def distance_target(labels):
+    """Each object's Euclidean distance to its border (another label or background), divided by the object's
+    largest: 1 at its centre, small at its rim, 0 on the background."""
+    out = np.zeros(labels.shape, np.float32)
+    for k, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        sl = tuple(slice(max(0, a.start - 1), a.stop + 1) for a in sl)
+        inside = labels[sl] == k
+        d = ndi.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1]
+        m = d[inside].max()
+        if m > 0:
+            out[sl][inside] = (d[inside] / m).astype(np.float32)
+    return out
+
+
+def border_weights(labels, w0=BORDER_W0, sigma=BORDER_SIGMA):
+    """Ronneberger et al. 2015, eq. 2 without the class-balance term: 1 + w0 exp(-(d1 + d2)^2 / 2 sigma^2) on
+    the background, d1 and d2 the distances to the nearest and second-nearest object (farther than 4 sigma:
+    no weight)."""
+    H, W = labels.shape
+    reach = int(4 * sigma)
+    d1 = np.full(labels.shape, np.inf)
+    d2 = np.full(labels.shape, np.inf)
+    for k, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        win = (slice(max(0, sl[0].start - reach), min(H, sl[0].stop + reach)),
+               slice(max(0, sl[1].start - reach), min(W, sl[1].stop + reach)))
+        d = ndi.distance_transform_edt(labels[win] != k)
+        a, b = d1[win], d2[win]
+        nearer = d < a
+        b[:] = np.where(nearer, a, np.minimum(b, d))
+        a[:] = np.where(nearer, d, a)
+    w = 1 + w0 * np.exp(-np.square(d1 + d2) / (2 * sigma * sigma))
+    w[labels > 0] = 1
+    return w.astype(np.float32)
+
+
+def contour_map(arch, prob):
+    """The second output as the contour watershed reads it (high on borders): the contour probability, or
+    1 - the predicted normalised distance."""
+    if not arch['contour']:
+        return None
+    return 1 - prob[1] if arch.get('ctarget') == 'distance' else prob[1]
+
+
 def gap_target(labels, size):
     """Foreground minus pixels whose size x size neighbourhood holds another (nonzero) label."""
     fp = np.ones((size, size), bool)
@@ -166,6 +230,7 @@ def load_samples(data_dir, norm_low=RECIPE['norm_low'], norm_high=RECIPE['norm_h
         out[r['id']] = dict(id=r['id'], mode=r['acquisition'], split=r['split'], H=raw.shape[0], W=raw.shape[1],
                             image=normalize_percentile(raw, norm_low, norm_high), labels=labels,
                             fg=(labels > 0).astype(np.uint8), contour=contour_target(labels),
+                            dist=distance_target(labels), border_w=border_weights(labels),
                             gap3=gap_target(labels, 3), gap5=gap_target(labels, 5))
     return out
 
@@ -273,13 +338,14 @@ def count_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
-def seg_loss(pred, target, eps=RECIPE['loss_eps']):
+def seg_loss(pred, target, eps=RECIPE['loss_eps'], weight=None):
     """train/src/training/loss.ts: soft Dice per sample (averaged) + BCE (mean), weights 1 and 1."""
     inter = (target * pred).sum((1, 2, 3))
     denom = target.sum((1, 2, 3)) + pred.sum((1, 2, 3))
     dice = 1 - ((2 * inter + eps) / (denom + eps)).mean()
     p = pred.clamp(eps, 1 - eps)
-    bce = -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()
+    bce = -(target * torch.log(p) + (1 - target) * torch.log(1 - p))
+    bce = (bce * weight).mean() if weight is not None else bce.mean()
     return dice + bce
 
 
@@ -369,7 +435,7 @@ def train_member(job, samples, device, progress=None):
     """Train one model; returns its record and best-epoch weights (numpy). Depends only on `job` (its seed, ids,
     architecture) - not on which process or which other members run beside it."""
     arch, seed = job['arch'], job['seed']
-    p, B, S = RECIPE['patch'], RECIPE['batch'], job['steps']
+    p, B, S = RECIPE['patch'], RECIPE['batch'], job['steps'] * arch.get('steps_mult', 1)
     jitter = RECIPE['intensity_jitter']
     contour = arch['contour']
     started = time.time()
@@ -391,15 +457,22 @@ def train_member(job, samples, device, progress=None):
     Hm, Wm = max(max(Hs), p), max(max(Ws), p)
     imgs = np.zeros((len(train), Hm, Wm), np.float32)
     fgs = np.zeros((len(train), Hm, Wm), np.uint8)
-    cts = np.zeros((len(train), Hm, Wm), np.uint8)
+    ckey = 'dist' if arch.get('ctarget') == 'distance' else 'contour'
+    cts = np.zeros((len(train), Hm, Wm), np.float32 if ckey == 'dist' else np.uint8)
+    bw = arch.get('border_weight', False)
+    wts = np.ones((len(train), Hm, Wm), np.float32) if bw else None
     for k, s in enumerate(train):
+        if bw:
+            a = _pad_reflect_to(border_weights(s['labels'], w0=arch['w0']) if 'w0' in arch else s['border_w'], p)
+            wts[k, :a.shape[0], :a.shape[1]] = a
         fgkey = f"gap{arch['gap']}" if arch.get('gap') else 'fg'
-        for arr, key in ((imgs, 'image'), (fgs, fgkey), (cts, 'contour')):
+        for arr, key in ((imgs, 'image'), (fgs, fgkey), (cts, ckey)):
             a = _pad_reflect_to(s[key], p)
             arr[k, :a.shape[0], :a.shape[1]] = a
     imgs_t = torch.from_numpy(imgs).to(device)
     fgs_t = torch.from_numpy(fgs).to(device)
     cts_t = torch.from_numpy(cts).to(device) if contour else None
+    wts_t = torch.from_numpy(wts).to(device) if bw else None
     multiple = 2 ** arch['depth']
     vals = [(Tiler(samples[i]['image'], multiple, device), torch.from_numpy(samples[i]['fg'] > 0).to(device))
             for i in job['val_ids']]
@@ -436,13 +509,14 @@ def train_member(job, samples, device, progress=None):
         xs = (imgs_t[nt, rows, cols] * g + o).unsqueeze(1)
         ys = fgs_t[nt, rows, cols].unsqueeze(1).float()
         cs = cts_t[nt, rows, cols].unsqueeze(1).float() if contour else None
+        ws = wts_t[nt, rows, cols].unsqueeze(1) if bw else None
         t_ep = time.time()
         loss_sum = torch.zeros((), device=device)
         model.train()
         for s in range(S):
             sl = slice(s * B, (s + 1) * B)
             pred = model(xs[sl])
-            loss = seg_loss(pred[:, :1], ys[sl])
+            loss = seg_loss(pred[:, :1], ys[sl], weight=ws[sl] if bw else None)
             if contour:
                 loss = loss + seg_loss(pred[:, 1:2], cs[sl])
             opt.zero_grad(set_to_none=True)
@@ -735,7 +809,7 @@ def evaluate_ensemble(arch, members, samples, test_ids, oof_ids, device):
     for iid in test_ids:
         s = samples[iid]
         prob = predict_mean(models, Tiler(s['image'], multiple, device))
-        per_image[iid] = score_image(prob[0], prob[1] if contour else None, s['labels'], contour)
+        per_image[iid] = score_image(prob[0], contour_map(arch, prob), s['labels'], contour)
     keys = list(next(iter(per_image.values())).keys())
     test = {k: aggregate([per_image[i][k] for i in test_ids]) for k in keys}
     res['test'] = test
@@ -747,7 +821,7 @@ def evaluate_ensemble(arch, members, samples, test_ids, oof_ids, device):
             continue
         s = samples[iid]
         prob = predict_mean([models[k] for k in idx], Tiler(s['image'], multiple, device))
-        oof_images[iid] = score_image(prob[0], prob[1] if contour else None, s['labels'], contour)
+        oof_images[iid] = score_image(prob[0], contour_map(arch, prob), s['labels'], contour)
     oof = dict(images=len(oof_images))
     if oof_images:
         n = len(oof_images)
@@ -793,7 +867,7 @@ def evaluate_pooled(arch, pooled, samples, test_ids, device, contour_choice=None
         for iid in test_ids:
             s = samples[iid]
             prob = predict_mean([model], Tiler(s['image'], multiple, device))
-            imgs[iid] = score_image(prob[0], prob[1] if contour else None, s['labels'], contour, contour_cfgs=cfgs)
+            imgs[iid] = score_image(prob[0], contour_map(arch, prob), s['labels'], contour, contour_cfgs=cfgs)
         seeds.append(dict(seed=r['pooled_seed'], val_dice=r['val_dice'], best_epoch=r['best_epoch'],
                           epochs=r['epochs'], seconds=r['seconds'], truncated=r['truncated'],
                           val_history=r.get('val_history'),
@@ -983,7 +1057,7 @@ def main():
             for pl in plans:
                 jobs.append(dict(variant=v, kind='member', id=pl['id'], mode=pl['mode'], fold=pl['fold'],
                                  train_ids=pl['train_ids'], val_ids=pl['val_ids'], arch=arch,
-                                 seed=member_seed(0, pl['id']), epochs=epochs, steps=steps, deadline=deadline,
+                                 seed=member_seed(arch.get('seed_base', 0), pl['id']), epochs=epochs, steps=steps, deadline=deadline,
                                  verbose=args.verbose))
         else:
             for sd in pooled_seeds:

@@ -21,6 +21,11 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     expect(first.code).toBe(0);
     expect(first.out.join('\n')).toMatch(/3 model\(s\) not trained yet/);
     expect(existsSync(join(out, 'ensemble.json'))).toBe(false); // not finished: nothing looks like an ensemble
+    // The touch targets are on by default and part of the recipe a rerun must match.
+    expect(JSON.parse(readFileSync(join(out, 'train-config.json'), 'utf8')).touch).toEqual({
+      gap: 3,
+      borderWeight: { w0: 10, sigma: 5 },
+    });
 
     const second = await run(['train', '--data', data, '--out', out, ...TINY, '--name', 'tiny']);
     expect(second.code).toBe(0);
@@ -397,6 +402,15 @@ describe('quorum CLI errors: exit 2 and one line naming the problem', () => {
       /--patch: 30 must be a multiple of 2\^depth = 4/,
     ],
     [['train', '--data', 'DATA', '--out', 'OUT', '--bogus'], /Unknown option '--bogus'/],
+    [['train', '--data', 'DATA', '--out', 'OUT', '--touch-gap', '4'], /--touch-gap: 4 must be odd/],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--border-weight', '10,5,1'],
+      /--border-weight: "10,5,1"; want W or W,SIGMA/,
+    ],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--border-weight', '10,0'],
+      /--border-weight sigma: must be a number in 0\.5\.\.100/,
+    ],
     [
       ['train', '--data', 'DATA', '--out', 'OUT', '--split', 'watershed'],
       /--split: "watershed"; want auto, none, h=H,sigma=S\[,core=C\], seed=P or contour=C/,

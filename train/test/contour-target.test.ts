@@ -38,7 +38,11 @@ describe('contour target', () => {
     const out = new Float32Array(p * p);
     let contourPixels = 0;
     for (let k = 0; k < 8; k++) {
-      samplePatch(src, { patch: p, geometric: true, intensityJitter: 0 }, createRandom(k), img, mask, out);
+      samplePatch(src, { patch: p, geometric: true, intensityJitter: 0 }, createRandom(k), {
+        image: img,
+        mask,
+        contour: out,
+      });
       for (let i = 0; i < p * p; i++) {
         const s = img[i]!;
         expect(mask[i]).toBe(src.mask[s]);
@@ -52,9 +56,7 @@ describe('contour target', () => {
         { ...src, contour: undefined },
         { patch: p, geometric: false, intensityJitter: 0 },
         createRandom(1),
-        img,
-        mask,
-        out,
+        { image: img, mask, contour: out },
       ),
     ).toThrow(/contour/);
   });

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { QuorumInputError } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
 import { loadSample, modeLookup, openDataset } from '../data/dataset';
-import { configDifferences, type TrainConfig } from '../ensemble/config';
+import { configDifferences, savedConfig, type TrainConfig } from '../ensemble/config';
 import { DEFAULT_MIN_AREA, exportEnsemble } from '../ensemble/export';
 import { ensembleLayout } from '../ensemble/layout';
 import { loadTrainedEnsemble } from '../ensemble/out-of-fold';
@@ -47,7 +47,7 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
     const part = ensembleLayout(partDir);
     if (!existsSync(part.config))
       throw new QuorumInputError('missing', part.config, 'not found: not a quorum train output folder');
-    const partConfig = readJson<TrainConfig>(part.config);
+    const partConfig = savedConfig(readJson<TrainConfig>(part.config));
     if (config) {
       const diffs = configDifferences(config, partConfig);
       if (diffs.length)

@@ -23,6 +23,7 @@ import {
   resolveSplit,
 } from '../ensemble/tune-split';
 import { writeReport } from '../report/write';
+import type { TouchTargets } from '../training/touch-targets';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requireFlag } from './args';
 import { trainingProgress } from './progress';
 
@@ -51,6 +52,12 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --contour            a second output learns each object's contour from the instance masks, so touching
                        objects can part along it (--split contour=C; auto considers it). Needs instance-labelled
                        masks to help: in a binary mask, touching objects share one label and one outline
+  --touch-gap N        the foreground target loses every pixel with another object in its N x N neighbourhood, so
+                       touching objects are learnt apart (odd N; 0 = off; default 3). Needs instance labels
+  --border-weight W[,S]
+                       cross-entropy weight 1 + W exp(-(d1 + d2)^2 / 2 S^2) on the background between objects (d1, d2:
+                       distances to the nearest two), which makes those gaps worth learning (Ronneberger et al.
+                       2015; 0 = off; default 10,5)
   --lr X               Adam learning rate (default 0.001)
   --seed S             seed of the split, initialisation and augmentation (default 0)
   --tile T --halo H    largest inference tile and overlap (defaults 512 and 16; images are covered by the fewest
@@ -75,6 +82,29 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
   --list-members       print the member ids this data and these options give, one per line (with
                        --baselines, the baseline ids too), and exit: no training, --out not needed
 `;
+
+/** --touch-gap: an odd neighbourhood side, or 0 for none. */
+function touchGapFlag(value: string | undefined): number {
+  const gap = intFlag(value, '--touch-gap', 3, 0, 15);
+  if (gap !== 0 && gap % 2 === 0)
+    throw new QuorumInputError('invalid-value', '--touch-gap', `${gap} must be odd (a centred square) or 0`);
+  return gap;
+}
+
+/** --border-weight W[,SIGMA]: the weight's peak and fall-off in pixels; W = 0 turns it off. */
+function borderWeightFlag(value: string | undefined): TouchTargets['borderWeight'] {
+  if (value === undefined) return { w0: 10, sigma: 5 };
+  const [w, s, ...rest] = value.split(',');
+  if (rest.length || w === '' || s === '')
+    throw new QuorumInputError(
+      'invalid-value',
+      '--border-weight',
+      `"${value}"; want W or W,SIGMA (e.g. 10,5)`,
+    );
+  const w0 = numberFlag(w, '--border-weight', 10, 0, 1000);
+  if (w0 === 0) return null;
+  return { w0, sigma: numberFlag(s, '--border-weight sigma', 5, 0.5, 100) };
+}
 
 /** The manifest name when --name is absent: the output folder's name, made URL-safe. */
 export function defaultName(outDir: string): string {
@@ -102,6 +132,8 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     depth: { type: 'string' },
     batchnorm: { type: 'boolean' },
     contour: { type: 'boolean' },
+    'touch-gap': { type: 'string' },
+    'border-weight': { type: 'string' },
     upsampling: { type: 'string' },
     lr: { type: 'string' },
     seed: { type: 'string' },
@@ -171,6 +203,10 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     patience: intFlag(v.patience, '--patience', 8, 1),
     learningRate: numberFlag(v.lr, '--lr', 1e-3, 1e-7, 1),
     loss: { dice: 1, bce: 1 },
+    touch: {
+      gap: touchGapFlag(v['touch-gap']),
+      borderWeight: borderWeightFlag(v['border-weight']),
+    },
     augment: { geometric: true, intensityJitter: 0.1 },
     quantize: choiceFlag(v.quantize, '--quantize', ['auto', ...WEIGHT_DTYPES] as const, 'auto'),
   };

@@ -1,5 +1,6 @@
 import type { NormalizationSpec, WeightDtype } from '@quorum/shared';
 import type { MemberTrainingOptions } from '../training/member';
+import { NO_TOUCH_TARGETS } from '../training/touch-targets';
 
 /**
  * Everything that determines a trained ensemble. Saved as `train-config.json` in the output folder: a rerun with
@@ -16,6 +17,13 @@ export interface TrainConfig extends Omit<MemberTrainingOptions, 'seed'> {
   seed: number;
   normalization: NormalizationSpec;
   quantize: WeightDtype | 'auto';
+}
+
+/**
+ * A saved config as this version reads it: configs written before the touch targets existed trained without them.
+ */
+export function savedConfig(saved: TrainConfig): TrainConfig {
+  return { ...saved, touch: saved.touch ?? NO_TOUCH_TARGETS };
 }
 
 /**

@@ -11,7 +11,7 @@ import { type DatasetEntry, type LoadedSample, loadSample, openDataset } from '.
 import { readJson, sha256Hex, writeJsonAtomic } from '../store/files';
 import { writeModelDir } from '../store/model-dir';
 import { type EpochReport, type MemberResult, trainMember } from '../training/member';
-import { configDifferences, type TrainConfig } from './config';
+import { configDifferences, savedConfig, type TrainConfig } from './config';
 import { ensembleLayout } from './layout';
 import { assignModes, type ModeRequest } from './modes';
 
@@ -54,7 +54,7 @@ export function trainingEntries(entries: readonly DatasetEntry[]): DatasetEntry[
 function checkOutDir(outDir: string, config: TrainConfig): void {
   const layout = ensembleLayout(outDir);
   if (existsSync(layout.config)) {
-    const diffs = configDifferences(readJson(layout.config), config);
+    const diffs = configDifferences(savedConfig(readJson<TrainConfig>(layout.config)), config);
     if (diffs.length) {
       throw new QuorumInputError(
         'mismatch',

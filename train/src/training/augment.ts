@@ -20,22 +20,27 @@ export interface PatchSource {
   mask: Uint8Array;
   /** The contour target (see contourTarget); needed when a contour patch is asked for. */
   contour?: Uint8Array;
+  /** Per-pixel loss weights (see borderWeights); needed when a weight patch is asked for. */
+  weight?: Float32Array;
 }
 
-/**
- * Write one augmented patch into `img` and `mask` (patch*patch each, row-major), and the same crop of the contour
- * target into `contour` when given.
- */
-export function samplePatch(
-  src: PatchSource,
-  opts: AugmentOptions,
-  rng: Random,
-  img: Float32Array,
-  mask: Float32Array,
-  contour?: Float32Array,
-): void {
+/** Where one patch goes: patch*patch values each, row-major. */
+export interface PatchBuffers {
+  image: Float32Array;
+  mask: Float32Array;
+  /** Filled with the same crop of the source's contour target when given. */
+  contour?: Float32Array;
+  /** Filled with the same crop of the source's loss weights when given. */
+  weight?: Float32Array;
+}
+
+/** Write one augmented patch of `src` into `out`: every map through the same crop and symmetry. */
+export function samplePatch(src: PatchSource, opts: AugmentOptions, rng: Random, out: PatchBuffers): void {
+  const { image: img, mask, contour, weight } = out;
   const srcContour = contour ? src.contour : undefined;
   if (contour && !srcContour) throw new Error('samplePatch: a contour patch needs the source contour target');
+  const srcWeight = weight ? src.weight : undefined;
+  if (weight && !srcWeight) throw new Error('samplePatch: a weight patch needs the source weight map');
   const p = opts.patch;
   const x0 = src.width > p ? rng.int(src.width - p + 1) : 0;
   const y0 = src.height > p ? rng.int(src.height - p + 1) : 0;
@@ -59,6 +64,7 @@ export function samplePatch(
       img[o] = src.image[s]! * gain + offset;
       mask[o] = src.mask[s]!;
       if (srcContour) contour![o] = srcContour[s]!;
+      if (srcWeight) weight![o] = srcWeight[s]!;
     }
   }
 }

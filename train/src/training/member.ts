@@ -17,6 +17,7 @@ import { type AugmentOptions, samplePatch } from './augment';
 import { explainBackendFailure } from './backend-failure';
 import { contourTarget } from './contour-target';
 import { type LossWeights, segmentationLoss } from './loss';
+import { borderWeights, NO_TOUCH_TARGETS, type TouchTargets, touchGapTarget } from './touch-targets';
 import { validationDice } from './validate';
 
 /**
@@ -38,6 +39,8 @@ export interface MemberTrainingOptions {
   learningRate: number;
   seed: number;
   loss: LossWeights;
+  /** Gaps and border weights between touching objects; absent in configs from before they existed: none. */
+  touch?: TouchTargets;
   augment: Omit<AugmentOptions, 'patch'>;
 }
 
@@ -82,10 +85,19 @@ export async function trainMember(
   onProgress: (r: EpochReport) => void = () => {},
 ): Promise<{ result: MemberResult; model: tf.LayersModel }> {
   const withContour = opts.architecture.contour === true;
-  // The contour target is derived once per training image, not per patch.
+  const touch = opts.touch ?? NO_TOUCH_TARGETS;
+  const weighted = touch.borderWeight !== null;
+  // Targets derived from the labels are computed once per training image, not per patch.
   const train = plan.trainIds.map((id) => {
     const s = samples.get(id)!;
-    return withContour ? { ...s, contour: contourTarget(s.labels, s.width, s.height) } : s;
+    return {
+      ...s,
+      ...(touch.gap > 0 ? { mask: touchGapTarget(s.labels, s.width, s.height, touch.gap) } : {}),
+      ...(withContour ? { contour: contourTarget(s.labels, s.width, s.height) } : {}),
+      ...(touch.borderWeight
+        ? { weight: borderWeights(s.labels, s.width, s.height, touch.borderWeight) }
+        : {}),
+    };
   });
   const val = plan.validationIds.map((id) => samples.get(id)!);
   const memberSeed = createRandom(opts.seed)
@@ -104,15 +116,20 @@ export async function trainMember(
     model.setWeights(resumed.getWeights());
     resumed.dispose();
   }
-  model.compile({ optimizer: tf.train.adam(opts.learningRate), loss: segmentationLoss(opts.loss) });
+  const optimizer = tf.train.adam(opts.learningRate);
+  const lossFn = segmentationLoss(opts.loss);
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
 
   const p = opts.patch;
   const channels = outputChannels(opts.architecture);
   const xs = new Float32Array(opts.batch * p * p);
   const ys = new Float32Array(opts.batch * p * p * channels);
-  // Per-patch targets, interleaved into ys as [batch, p, p, channels] when there is a contour channel.
+  // Loss weights per target element: the border weight on the foreground channel, 1 on the contour channel.
+  const ws = weighted ? new Float32Array(opts.batch * p * p * channels).fill(1) : undefined;
+  // Per-patch targets, interleaved into ys (and ws) as [batch, p, p, channels] when there is a contour channel.
   const patchMask = new Float32Array(p * p);
   const patchContour = withContour ? new Float32Array(p * p) : undefined;
+  const patchWeight = weighted ? new Float32Array(p * p) : undefined;
   const multiple = sizeMultiple(opts.architecture);
   let stepsTimed = 0;
   let timeStepping = 0;
@@ -124,31 +141,39 @@ export async function trainMember(
     for (let step = 0; step < opts.stepsPerEpoch; step++) {
       for (let b = 0; b < opts.batch; b++) {
         const src = train[rng.int(train.length)]!;
-        samplePatch(
-          src,
-          { ...opts.augment, patch: p },
-          rng,
-          xs.subarray(b * p * p, (b + 1) * p * p),
-          patchMask,
-          patchContour,
-        );
+        samplePatch(src, { ...opts.augment, patch: p }, rng, {
+          image: xs.subarray(b * p * p, (b + 1) * p * p),
+          mask: patchMask,
+          ...(patchContour ? { contour: patchContour } : {}),
+          ...(patchWeight ? { weight: patchWeight } : {}),
+        });
         const base = b * p * p * channels;
         for (let i = 0; i < p * p; i++) {
           ys[base + i * channels] = patchMask[i]!;
           if (patchContour) ys[base + i * channels + 1] = patchContour[i]!;
+          if (patchWeight) ws![base + i * channels] = patchWeight[i]!;
         }
       }
       const t0 = performance.now();
       const x = tf.tensor4d(xs, [opts.batch, p, p, 1]);
       const y = tf.tensor4d(ys, [opts.batch, p, p, channels]);
+      const w = ws ? tf.tensor4d(ws, [opts.batch, p, p, channels]) : undefined;
       let loss: number;
       try {
-        loss = (await model.trainOnBatch(x, y)) as number;
+        const value = optimizer.minimize(
+          () => lossFn(y, model.apply(x, { training: true }) as tf.Tensor, w),
+          true,
+          variables,
+        )!;
+        loss = (await value.data())[0]!;
+        value.dispose();
       } catch (e) {
         throw explainBackendFailure(e, tf.getBackend(), opts);
+      } finally {
+        x.dispose();
+        y.dispose();
+        w?.dispose();
       }
-      x.dispose();
-      y.dispose();
       timeStepping += performance.now() - t0;
       stepsTimed++;
       lossSum += loss;
@@ -192,6 +217,7 @@ export async function trainMember(
     });
   }
   model.dispose();
+  optimizer.dispose();
   const best = await readModelDir(bestDir);
   rmSync(lastDir, { recursive: true, force: true });
   return {
