@@ -8,7 +8,15 @@ import { unzipSync } from 'fflate';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../edge/scripts/wrangler-dev';
-import { appError, appReady, clientContext, dice, launchChromium, newPage } from './helpers/browser';
+import {
+  appError,
+  appReady,
+  clientContext,
+  dice,
+  launchChromium,
+  newPage,
+  serviceWorkerReady,
+} from './helpers/browser';
 import { multiPageTiff16, nucleiPng, oversizePng, syntheticNuclei } from './helpers/browser-images';
 import { type RecordingProxy, startRecordingProxy } from './helpers/browser-proxy';
 
@@ -158,11 +166,9 @@ describe.skipIf(!ctx)('hosted app in Chromium, served by the edge', () => {
   it('privacy: after loading, no request carries image bytes, and segmenting makes only manifest/blob GETs', async () => {
     const context = await browser.newContext({ acceptDownloads: true });
     const start = proxy.requests.length;
-    const { page } = await openApp(context);
+    const { page, logs } = await openApp(context);
     // Loading ends when the service worker has precached the app shell too.
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-    });
+    expect(await serviceWorkerReady(page), logs.join('\n')).toBe('ready');
     const image = nucleiPng(320, 240, 7);
     const loaded = proxy.requests.length;
     expect(await act(page, () => upload(page, 'private.png', image, 'image/png'))).toBe('done');

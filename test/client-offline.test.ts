@@ -4,7 +4,14 @@ import { parseManifest } from '@quorum/shared/manifest';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../edge/scripts/wrangler-dev';
-import { appError, appReady, clientContext, launchChromium, newPage } from './helpers/browser';
+import {
+  appError,
+  appReady,
+  clientContext,
+  launchChromium,
+  newPage,
+  serviceWorkerReady,
+} from './helpers/browser';
 import { type RecordingProxy, startRecordingProxy } from './helpers/browser-proxy';
 
 /**
@@ -77,9 +84,7 @@ describe.skipIf(!ctx)('hosted app: integrity and offline', () => {
     expect(await appReady(page), `${await appError(page)}\n${logs.join('\n')}`).toBe('true');
     expect(await page.getByTestId('error').isHidden()).toBe(true);
     expect(Number(await page.getByTestId('model').getAttribute('data-downloaded'))).toBeGreaterThanOrEqual(1);
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-    });
+    expect(await serviceWorkerReady(page), logs.join('\n')).toBe('ready');
     expect(await act(page, () => page.getByTestId('sample').click())).toBe('done');
     const online = await page.getByTestId('count').textContent();
 

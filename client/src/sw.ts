@@ -14,12 +14,29 @@ const PREFIX = 'quorum-shell-';
 const CACHE = PREFIX + PRECACHE.version;
 /** A navigation that gets no answer in this long is served from the cache (a captive or dead network). */
 const NAVIGATION_TIMEOUT_MS = 4000;
+/**
+ * Pauses before the second and third try of the precache: one dropped connection during the first visit would
+ * otherwise fail the install (cache.addAll is all or nothing) and leave that visit without offline support.
+ */
+const PRECACHE_RETRY_PAUSES_MS = [250, 1000];
+
+async function precache(cache: Cache): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await cache.addAll(PRECACHE.files);
+      return;
+    } catch (e) {
+      const pause = PRECACHE_RETRY_PAUSES_MS[attempt];
+      if (pause === undefined) throw e;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
 
 sw.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
-      const cache = await caches.open(CACHE);
-      await cache.addAll(PRECACHE.files);
+      await precache(await caches.open(CACHE));
       await sw.skipWaiting();
     })(),
   );

@@ -83,6 +83,23 @@ export async function appError(page: Page): Promise<string> {
 }
 
 /** Wait until the app has loaded its ensemble (or failed to), and say which. */
+/**
+ * Waits until the page's service worker is active (the app shell precached): 'ready', or after `timeout` ms what
+ * the registration holds instead, so a failed or stuck install fails the test at once with its state rather
+ * than hanging it until the test's own timeout (navigator.serviceWorker.ready never settles on failure).
+ */
+export async function serviceWorkerReady(page: Page, timeout = 60_000): Promise<string> {
+  return page.evaluate(async (ms) => {
+    const late = new Promise<string>((resolve) => setTimeout(resolve, ms, 'late'));
+    if ((await Promise.race([navigator.serviceWorker.ready.then(() => 'ready'), late])) === 'ready')
+      return 'ready';
+    const r = await navigator.serviceWorker.getRegistration();
+    if (!r) return `no service worker registered after ${ms} ms`;
+    const states = { installing: r.installing?.state, waiting: r.waiting?.state, active: r.active?.state };
+    return `service worker not active after ${ms} ms: ${JSON.stringify(states)}`;
+  }, timeout);
+}
+
 export async function appReady(page: Page, timeout = 120_000): Promise<'true' | 'failed'> {
   await page.waitForFunction(() => document.body.dataset['ready'] !== undefined, null, { timeout });
   return (await page.evaluate(() => document.body.dataset['ready'])) as 'true' | 'failed';
