@@ -102,7 +102,7 @@ describe.skipIf(!ctx)('hosted app in Chromium, served by the edge', () => {
     expect(await backend.textContent()).toBe(
       `WASM (threaded SIMD build, ${threads} thread${threads === 1 ? '' : 's'}, Quorum's kernels, ` +
         (threads === 1
-          ? 'Winograd 3x3 convolutions)'
+          ? 'Winograd 3x3 convolutions with fused multiply-add)'
           : `3x3 convolutions on XNNPACK (${threads} threads beat one Winograd thread))`),
     );
     expect(await page.getByTestId('model').textContent()).toMatch(/^tiny-test 0\.0\.1 \(4 members, mean\)/);

@@ -89,7 +89,7 @@ describe.skipIf(!ctx)('<quorum-segmenter> embedded in a plain page on another or
       crossOriginIsolated: false,
     });
     expect(ready!.detail.backend.detail).toBe(
-      "WASM (SIMD build, 1 thread, Quorum's kernels, Winograd 3x3 convolutions)",
+      "WASM (SIMD build, 1 thread, Quorum's kernels, Winograd 3x3 convolutions with fused multiply-add)",
     );
     expect(ready!.detail.backend.fallbacks[0]).toMatch(
       /^webgpu: (WebGPU is not available|no WebGPU adapter)/,

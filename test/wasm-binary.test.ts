@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { assembleWinograd, BINARY_TS, binarySource } from '../scripts/build-wasm-kernels';
 
@@ -7,6 +8,9 @@ import { assembleWinograd, BINARY_TS, binarySource } from '../scripts/build-wasm
  * the bytes must be what the text assembles to today, and both variants must link against the memory of the
  * WASM build they serve.
  */
+// The fused multiply-add builds use relaxed SIMD, behind this flag in Node 20.
+setFlagsFromString('--experimental-wasm-relaxed-simd');
+
 describe('the Winograd module binary', () => {
   it('is up to date with wat.ts (else run: npx tsx scripts/build-wasm-kernels.ts)', async () => {
     const bytes = await assembleWinograd();
@@ -20,6 +24,9 @@ describe('the Winograd module binary', () => {
     for (const [part, name] of [
       ['forward', 'conv3x3'],
       ['gradient', 'filter_grad'],
+      ['forwardFma', 'conv3x3'],
+      ['gradientFma', 'filter_grad'],
+      ['rows', 'sum_rows'],
     ] as const) {
       const plain = new WebAssembly.Module(new Uint8Array(bytes[part]));
       const shared = new WebAssembly.Module(new Uint8Array(bytes[`${part}Shared`]));

@@ -1,10 +1,20 @@
+import { setFlagsFromString } from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { FAST_WASM_KERNELS, registerFastWasmKernels, restoreWasmKernels } from '../src/wasm-kernels';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FAST_WASM_KERNELS,
+  registerFastWasmKernels,
+  restoreWasmKernels,
+  setWinogradArithmetic,
+  winogradStatus,
+} from '../src/wasm-kernels';
 import { sumRows } from '../src/wasm-kernels/sum';
 import { winogradFilterGrad } from '../src/wasm-kernels/winograd/conv3x3';
 import { winogradFilter } from '../src/wasm-kernels/winograd/filter';
+
+// Node 20 has relaxed SIMD behind this flag (on by default from Node 22): the fused multiply-add build needs it.
+setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 // Every kernel registered for WASM is checked against tfjs-backend-cpu on the shapes the U-Net uses
 // (3x3 s1 same, 1x1, 2x2 s2 transposed) plus 3x3 s2 same/valid, 2x2 s2 valid and explicit padding for safety,
@@ -481,257 +491,278 @@ describe('reduction and pooling-gradient kernels', () => {
   });
 });
 
-describe('3x3 convolutions through the Winograd module', () => {
-  // Shapes it takes (input channels a multiple of 4, output channels of 8, even height, width a multiple of 8),
-  // square and not, batch 1 and 3, the U-Net's channel counts; and its building block, the filter transform.
-  const ELIGIBLE: [number, number, number, number, number][] = [
-    [1, 2, 8, 4, 8],
-    [3, 8, 16, 8, 8],
-    [1, 6, 24, 16, 8],
-    [2, 16, 8, 8, 16],
-    [1, 8, 16, 64, 64],
-    [1, 4, 40, 128, 64],
-    // Channel counts off the module's blocks, padded with zeros: an image's 1 or 3 channels, 1 or 4 outputs.
-    [2, 8, 16, 1, 8],
-    [1, 8, 8, 3, 8],
-    [1, 8, 8, 8, 4],
-    [2, 4, 16, 8, 1],
-    [1, 6, 8, 6, 12],
-  ];
-  // And shapes it must leave to the stock kernel: width not a multiple of 8, odd height.
-  const INELIGIBLE: [number, number, number, number, number][] = [
-    [1, 8, 12, 8, 8],
-    [1, 7, 8, 8, 8],
-    [2, 5, 20, 3, 1],
-  ];
-  const label = ([n, h, w, ci, co]: number[]) => `${n}x${h}x${w}, ${ci} -> ${co} channels`;
+// Both builds of the convolution modules: with fused multiply-adds (relaxed SIMD, which this Node has behind the
+// flag set above; Chromium has it by default) and the baseline SIMD one that other runtimes take.
+for (const arithmetic of ['fma', 'plain'] as const) {
+  describe(`Winograd modules, ${arithmetic} build`, () => {
+    beforeAll(() => setWinogradArithmetic(arithmetic));
+    afterAll(() => setWinogradArithmetic('auto'));
 
-  /** Every FusedConv2D variant the module runs, and plain Conv2D, as one list of outputs. */
-  const variants = (shape: number[], seed: number) => () =>
-    tf.tidy(() => {
-      const [n, h, w, ci, co] = shape as [number, number, number, number, number];
-      const x = tf.tensor4d(randomValues([n, h, w, ci], seed), [n, h, w, ci]);
-      const filter = tf.tensor4d(randomValues([3, 3, ci, co], seed + 1), [3, 3, ci, co]);
-      const bias = tf.tensor1d(randomValues([co], seed + 2));
-      return [
-        tf.conv2d(x, filter, 1, 'same'),
-        tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation: 'relu' }),
-        tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias }),
-        tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', activation: 'relu' }),
-        tf.fused.conv2d({
-          x,
-          filter,
-          strides: 1,
-          pad: [
-            [0, 0],
-            [1, 1],
-            [1, 1],
-            [0, 0],
-          ],
-        }),
-      ];
+    it('is the build that runs', async () => {
+      await tf.setBackend('wasm');
+      expect(winogradStatus(tf.backend() as BackendWasm)).toBe(
+        arithmetic === 'fma'
+          ? 'Winograd 3x3 convolutions with fused multiply-add'
+          : 'Winograd 3x3 convolutions',
+      );
     });
 
-  it.each(ELIGIBLE)('matches the CPU backend: %i x %i x %i, %i -> %i channels', async (...shape) => {
-    await expectWasmMatchesCpu(variants(shape, 10));
-  });
+    describe('3x3 convolutions through the Winograd module', () => {
+      // Shapes it takes (input channels a multiple of 4, output channels of 8, even height, width a multiple of 8),
+      // square and not, batch 1 and 3, the U-Net's channel counts; and its building block, the filter transform.
+      const ELIGIBLE: [number, number, number, number, number][] = [
+        [1, 2, 8, 4, 8],
+        [3, 8, 16, 8, 8],
+        [1, 6, 24, 16, 8],
+        [2, 16, 8, 8, 16],
+        [1, 8, 16, 64, 64],
+        [1, 4, 40, 128, 64],
+        // Channel counts off the module's blocks, padded with zeros: an image's 1 or 3 channels, 1 or 4 outputs.
+        [2, 8, 16, 1, 8],
+        [1, 8, 8, 3, 8],
+        [1, 8, 8, 8, 4],
+        [2, 4, 16, 8, 1],
+        [1, 6, 8, 6, 12],
+      ];
+      // And shapes it must leave to the stock kernel: width not a multiple of 8, odd height.
+      const INELIGIBLE: [number, number, number, number, number][] = [
+        [1, 8, 12, 8, 8],
+        [1, 7, 8, 8, 8],
+        [2, 5, 20, 3, 1],
+      ];
+      const label = ([n, h, w, ci, co]: number[]) => `${n}x${h}x${w}, ${ci} -> ${co} channels`;
 
-  it.each(INELIGIBLE)(
-    'leaves other shapes to the stock kernel, bit for bit: %i x %i x %i, %i -> %i',
-    async (...shape) => {
-      const ours = await on('wasm', variants(shape, 20));
-      restoreWasmKernels();
-      try {
-        const stock = await on('wasm', variants(shape, 20));
-        expect(ours, label(shape)).toEqual(stock);
-      } finally {
-        registerFastWasmKernels();
-      }
-    },
-  );
+      /** Every FusedConv2D variant the module runs, and plain Conv2D, as one list of outputs. */
+      const variants = (shape: number[], seed: number) => () =>
+        tf.tidy(() => {
+          const [n, h, w, ci, co] = shape as [number, number, number, number, number];
+          const x = tf.tensor4d(randomValues([n, h, w, ci], seed), [n, h, w, ci]);
+          const filter = tf.tensor4d(randomValues([3, 3, ci, co], seed + 1), [3, 3, ci, co]);
+          const bias = tf.tensor1d(randomValues([co], seed + 2));
+          return [
+            tf.conv2d(x, filter, 1, 'same'),
+            tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation: 'relu' }),
+            tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias }),
+            tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', activation: 'relu' }),
+            tf.fused.conv2d({
+              x,
+              filter,
+              strides: 1,
+              pad: [
+                [0, 0],
+                [1, 1],
+                [1, 1],
+                [0, 0],
+              ],
+            }),
+          ];
+        });
 
-  it('really runs for eligible shapes: its rounding differs from the stock kernel in the last bits', async () => {
-    const shape = [1, 8, 16, 8, 8];
-    const ours = await on('wasm', variants(shape, 30));
-    restoreWasmKernels();
-    try {
-      const stock = await on('wasm', variants(shape, 30));
-      expect(ours[0]).not.toEqual(stock[0]);
-      expect(relativeError(ours[0]!, stock[0]!)).toBeLessThanOrEqual(TOLERANCE);
-    } finally {
-      registerFastWasmKernels();
-    }
-  });
+      it.each(ELIGIBLE)('matches the CPU backend: %i x %i x %i, %i -> %i channels', async (...shape) => {
+        await expectWasmMatchesCpu(variants(shape, 10));
+      });
 
-  it('takes input gradients of 3x3 stride-1 convolutions too (the filter reversed), as on the CPU', async () => {
-    const [n, h, w, ci, co] = [2, 8, 16, 16, 8];
-    const x = randomValues([n, h, w, ci], 40);
-    const filter = randomValues([3, 3, ci, co], 41);
-    const dy = randomValues([n, h, w, co], 42);
-    await expectWasmMatchesCpu(() =>
-      tf.tidy(() =>
-        tf
-          .engine()
-          .runKernel(
-            'Conv2DBackpropInput',
-            { dy: tf.tensor4d(dy, [n, h, w, co]), filter: tf.tensor4d(filter, [3, 3, ci, co]) },
-            { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [n, h, w, ci] },
-          ),
-      ),
-    );
-    // The forward too, from the same data.
-    await expectWasmMatchesCpu(() =>
-      tf.tidy(() => tf.conv2d(tf.tensor4d(x, [n, h, w, ci]), tf.tensor4d(filter, [3, 3, ci, co]), 1, 'same')),
-    );
-  });
-
-  it('follows a filter that changes (training): the transformed-filter cache is per tensor data', async () => {
-    await tf.setBackend('wasm');
-    const x = tf.tensor4d(randomValues([1, 4, 8, 4], 50), [1, 4, 8, 4]);
-    const v = tf.variable(tf.tensor4d(randomValues([3, 3, 4, 8], 51), [3, 3, 4, 8]));
-    const before = tf.conv2d(x, v, 1, 'same');
-    v.assign(tf.mul(v, 2));
-    const after = tf.conv2d(x, v, 1, 'same');
-    expect(
-      relativeError(
-        await after.data(),
-        Float32Array.from(await before.data(), (a) => a * 2),
-      ),
-    ).toBeLessThan(1e-5);
-    tf.dispose([x, v, before, after]);
-  });
-
-  it('transforms a filter as G g G^T, by the definition', () => {
-    const [ci, co] = [2, 3];
-    const g = randomValues([3, 3, ci, co], 60);
-    const u = winogradFilter(g, ci, co);
-    const G = [
-      [1, 0, 0],
-      [0.5, 0.5, 0.5],
-      [0.5, -0.5, 0.5],
-      [0, 0, 1],
-    ];
-    for (let a = 0; a < ci; a++)
-      for (let b = 0; b < co; b++)
-        for (let i = 0; i < 4; i++)
-          for (let j = 0; j < 4; j++) {
-            let s = 0;
-            for (let r = 0; r < 3; r++)
-              for (let c = 0; c < 3; c++) s += G[i]![r]! * g[(r * 3 + c) * ci * co + a * co + b]! * G[j]![c]!;
-            expect(u[(i * 4 + j) * ci * co + a * co + b]).toBeCloseTo(s, 6);
+      it.each(INELIGIBLE)(
+        'leaves other shapes to the stock kernel, bit for bit: %i x %i x %i, %i -> %i',
+        async (...shape) => {
+          const ours = await on('wasm', variants(shape, 20));
+          restoreWasmKernels();
+          try {
+            const stock = await on('wasm', variants(shape, 20));
+            expect(ours, label(shape)).toEqual(stock);
+          } finally {
+            registerFastWasmKernels();
           }
-  });
-});
+        },
+      );
 
-describe('3x3 filter gradients through the Winograd module', () => {
-  it.each([
-    [1, 2, 8, 4, 8],
-    [3, 8, 16, 8, 8],
-    [2, 6, 72, 16, 8],
-    [1, 8, 16, 64, 64],
-    [1, 4, 8, 128, 64],
-    [4, 8, 16, 1, 8],
-    [2, 8, 8, 8, 1],
-    [1, 4, 8, 3, 5],
-  ])(
-    'Conv2DBackpropFilter matches the CPU backend: %i x %i x %i, %i -> %i channels',
-    async (n, h, w, ci, co) => {
-      const x = randomValues([n, h, w, ci], 70);
-      const dy = randomValues([n, h, w, co], 71);
-      for (const pad of ['same', 1] as const) {
+      it('really runs for eligible shapes: its rounding differs from the stock kernel in the last bits', async () => {
+        const shape = [1, 8, 16, 8, 8];
+        const ours = await on('wasm', variants(shape, 30));
+        restoreWasmKernels();
+        try {
+          const stock = await on('wasm', variants(shape, 30));
+          expect(ours[0]).not.toEqual(stock[0]);
+          expect(relativeError(ours[0]!, stock[0]!)).toBeLessThanOrEqual(TOLERANCE);
+        } finally {
+          registerFastWasmKernels();
+        }
+      });
+
+      it('takes input gradients of 3x3 stride-1 convolutions too (the filter reversed), as on the CPU', async () => {
+        const [n, h, w, ci, co] = [2, 8, 16, 16, 8];
+        const x = randomValues([n, h, w, ci], 40);
+        const filter = randomValues([3, 3, ci, co], 41);
+        const dy = randomValues([n, h, w, co], 42);
         await expectWasmMatchesCpu(() =>
           tf.tidy(() =>
             tf
               .engine()
               .runKernel(
-                'Conv2DBackpropFilter',
-                { x: tf.tensor4d(x, [n, h, w, ci]), dy: tf.tensor4d(dy, [n, h, w, co]) },
-                { strides: 1, pad, dataFormat: 'NHWC', filterShape: [3, 3, ci, co] },
+                'Conv2DBackpropInput',
+                { dy: tf.tensor4d(dy, [n, h, w, co]), filter: tf.tensor4d(filter, [3, 3, ci, co]) },
+                { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [n, h, w, ci] },
               ),
           ),
         );
-      }
-    },
-  );
+        // The forward too, from the same data.
+        await expectWasmMatchesCpu(() =>
+          tf.tidy(() =>
+            tf.conv2d(tf.tensor4d(x, [n, h, w, ci]), tf.tensor4d(filter, [3, 3, ci, co]), 1, 'same'),
+          ),
+        );
+      });
 
-  it('really runs here (the module instantiates against this backend)', async () => {
-    await tf.setBackend('wasm');
-    const x = tf.randomNormal([1, 4, 8, 8]);
-    const dy = tf.randomNormal([1, 4, 8, 8]);
-    const backend = tf.backend() as BackendWasm;
-    const dW = winogradFilterGrad(backend, x, dy);
-    expect(dW?.shape).toEqual([3, 3, 8, 8]);
-    if (dW) backend.disposeData(dW.dataId);
-    tf.dispose([x, dy]);
-  });
+      it('follows a filter that changes (training): the transformed-filter cache is per tensor data', async () => {
+        await tf.setBackend('wasm');
+        const x = tf.tensor4d(randomValues([1, 4, 8, 4], 50), [1, 4, 8, 4]);
+        const v = tf.variable(tf.tensor4d(randomValues([3, 3, 4, 8], 51), [3, 3, 4, 8]));
+        const before = tf.conv2d(x, v, 1, 'same');
+        v.assign(tf.mul(v, 2));
+        const after = tf.conv2d(x, v, 1, 'same');
+        expect(
+          relativeError(
+            await after.data(),
+            Float32Array.from(await before.data(), (a) => a * 2),
+          ),
+        ).toBeLessThan(1e-5);
+        tf.dispose([x, v, before, after]);
+      });
 
-  it('gives tf.grads of a fused conv (bias, ReLU) w.r.t. input, filter and bias as on the CPU', async () => {
-    const [n, h, w, ci, co] = [2, 8, 16, 8, 16];
-    const x = randomValues([n, h, w, ci], 80);
-    const filter = randomValues([3, 3, ci, co], 81);
-    const bias = randomValues([co], 82);
-    await expectWasmMatchesCpu(() =>
-      tf.tidy(() =>
-        tf.grads((a: tf.Tensor, f: tf.Tensor, b: tf.Tensor) =>
-          tf.fused
-            .conv2d({
-              x: a as tf.Tensor4D,
-              filter: f as tf.Tensor4D,
-              strides: 1,
-              pad: 'same',
-              bias: b,
-              activation: 'relu',
-            })
-            .square()
-            .sum(),
-        )([tf.tensor4d(x, [n, h, w, ci]), tf.tensor4d(filter, [3, 3, ci, co]), tf.tensor1d(bias)]),
-      ),
-    );
-  });
-});
+      it('transforms a filter as G g G^T, by the definition', () => {
+        const [ci, co] = [2, 3];
+        const g = randomValues([3, 3, ci, co], 60);
+        const u = winogradFilter(g, ci, co);
+        const G = [
+          [1, 0, 0],
+          [0.5, 0.5, 0.5],
+          [0.5, -0.5, 0.5],
+          [0, 0, 1],
+        ];
+        for (let a = 0; a < ci; a++)
+          for (let b = 0; b < co; b++)
+            for (let i = 0; i < 4; i++)
+              for (let j = 0; j < 4; j++) {
+                let s = 0;
+                for (let r = 0; r < 3; r++)
+                  for (let c = 0; c < 3; c++)
+                    s += G[i]![r]! * g[(r * 3 + c) * ci * co + a * co + b]! * G[j]![c]!;
+                expect(u[(i * 4 + j) * ci * co + a * co + b]).toBeCloseTo(s, 6);
+              }
+      });
+    });
 
-describe('filter gradients of non-overlapping windows (kernel = stride) in one pass', () => {
-  it.each([
-    [[2, 16, 24, 8], 2, 16, 'same'],
-    [[1, 9, 8, 8], 2, 8, 'valid'],
-    [[1, 8, 8, 4], 1, 8, 'valid'],
-    [[3, 9, 12, 16], 3, 32, 'same'],
-    [[2, 8, 8, 8], 1, 1, 'same'],
-    [[1, 8, 8, 3], 2, 5, 'valid'],
-  ] as const)(
-    'Conv2DBackpropFilter matches the CPU backend: x %j, kernel and stride %i, %i outputs, %s',
-    async (xShape, s, co, pad) => {
-      const [n, h, w, ci] = xShape;
-      const oh = pad === 'valid' ? Math.floor((h - s) / s) + 1 : Math.ceil(h / s);
-      const ow = pad === 'valid' ? Math.floor((w - s) / s) + 1 : Math.ceil(w / s);
-      const x = randomValues(xShape, 90);
-      const dy = randomValues([n, oh, ow, co], 91);
-      await expectWasmMatchesCpu(() =>
-        tf.tidy(() =>
-          tf
-            .engine()
-            .runKernel(
-              'Conv2DBackpropFilter',
-              { x: tf.tensor4d(x, [...xShape]), dy: tf.tensor4d(dy, [n, oh, ow, co]) },
-              { strides: s, pad, dataFormat: 'NHWC', filterShape: [s, s, ci, co] },
-            ),
-        ),
+    describe('3x3 filter gradients through the Winograd module', () => {
+      it.each([
+        [1, 2, 8, 4, 8],
+        [3, 8, 16, 8, 8],
+        [2, 6, 72, 16, 8],
+        [1, 8, 16, 64, 64],
+        [1, 4, 8, 128, 64],
+        [4, 8, 16, 1, 8],
+        [2, 8, 8, 8, 1],
+        [1, 4, 8, 3, 5],
+      ])(
+        'Conv2DBackpropFilter matches the CPU backend: %i x %i x %i, %i -> %i channels',
+        async (n, h, w, ci, co) => {
+          const x = randomValues([n, h, w, ci], 70);
+          const dy = randomValues([n, h, w, co], 71);
+          for (const pad of ['same', 1] as const) {
+            await expectWasmMatchesCpu(() =>
+              tf.tidy(() =>
+                tf
+                  .engine()
+                  .runKernel(
+                    'Conv2DBackpropFilter',
+                    { x: tf.tensor4d(x, [n, h, w, ci]), dy: tf.tensor4d(dy, [n, h, w, co]) },
+                    { strides: 1, pad, dataFormat: 'NHWC', filterShape: [3, 3, ci, co] },
+                  ),
+              ),
+            );
+          }
+        },
       );
-    },
-  );
 
-  it('gives the U-Net transposed convolution filter gradient (2x2, stride 2) as on the CPU', async () => {
-    const x = randomValues([2, 8, 16, 16], 92);
-    const filter = randomValues([2, 2, 8, 16], 93);
-    await expectWasmMatchesCpu(() =>
-      tf.tidy(() =>
-        tf.grads((a: tf.Tensor, f: tf.Tensor) =>
-          tf
-            .conv2dTranspose(a as tf.Tensor4D, f as tf.Tensor4D, [2, 16, 32, 8], 2, 'same')
-            .square()
-            .sum(),
-        )([tf.tensor4d(x, [2, 8, 16, 16]), tf.tensor4d(filter, [2, 2, 8, 16])]),
-      ),
-    );
+      it('really runs here (the module instantiates against this backend)', async () => {
+        await tf.setBackend('wasm');
+        const x = tf.randomNormal([1, 4, 8, 8]);
+        const dy = tf.randomNormal([1, 4, 8, 8]);
+        const backend = tf.backend() as BackendWasm;
+        const dW = winogradFilterGrad(backend, x, dy);
+        expect(dW?.shape).toEqual([3, 3, 8, 8]);
+        if (dW) backend.disposeData(dW.dataId);
+        tf.dispose([x, dy]);
+      });
+
+      it('gives tf.grads of a fused conv (bias, ReLU) w.r.t. input, filter and bias as on the CPU', async () => {
+        const [n, h, w, ci, co] = [2, 8, 16, 8, 16];
+        const x = randomValues([n, h, w, ci], 80);
+        const filter = randomValues([3, 3, ci, co], 81);
+        const bias = randomValues([co], 82);
+        await expectWasmMatchesCpu(() =>
+          tf.tidy(() =>
+            tf.grads((a: tf.Tensor, f: tf.Tensor, b: tf.Tensor) =>
+              tf.fused
+                .conv2d({
+                  x: a as tf.Tensor4D,
+                  filter: f as tf.Tensor4D,
+                  strides: 1,
+                  pad: 'same',
+                  bias: b,
+                  activation: 'relu',
+                })
+                .square()
+                .sum(),
+            )([tf.tensor4d(x, [n, h, w, ci]), tf.tensor4d(filter, [3, 3, ci, co]), tf.tensor1d(bias)]),
+          ),
+        );
+      });
+    });
+
+    describe('filter gradients of non-overlapping windows (kernel = stride) in one pass', () => {
+      it.each([
+        [[2, 16, 24, 8], 2, 16, 'same'],
+        [[1, 9, 8, 8], 2, 8, 'valid'],
+        [[1, 8, 8, 4], 1, 8, 'valid'],
+        [[3, 9, 12, 16], 3, 32, 'same'],
+        [[2, 8, 8, 8], 1, 1, 'same'],
+        [[1, 8, 8, 3], 2, 5, 'valid'],
+      ] as const)(
+        'Conv2DBackpropFilter matches the CPU backend: x %j, kernel and stride %i, %i outputs, %s',
+        async (xShape, s, co, pad) => {
+          const [n, h, w, ci] = xShape;
+          const oh = pad === 'valid' ? Math.floor((h - s) / s) + 1 : Math.ceil(h / s);
+          const ow = pad === 'valid' ? Math.floor((w - s) / s) + 1 : Math.ceil(w / s);
+          const x = randomValues(xShape, 90);
+          const dy = randomValues([n, oh, ow, co], 91);
+          await expectWasmMatchesCpu(() =>
+            tf.tidy(() =>
+              tf
+                .engine()
+                .runKernel(
+                  'Conv2DBackpropFilter',
+                  { x: tf.tensor4d(x, [...xShape]), dy: tf.tensor4d(dy, [n, oh, ow, co]) },
+                  { strides: s, pad, dataFormat: 'NHWC', filterShape: [s, s, ci, co] },
+                ),
+            ),
+          );
+        },
+      );
+
+      it('gives the U-Net transposed convolution filter gradient (2x2, stride 2) as on the CPU', async () => {
+        const x = randomValues([2, 8, 16, 16], 92);
+        const filter = randomValues([2, 2, 8, 16], 93);
+        await expectWasmMatchesCpu(() =>
+          tf.tidy(() =>
+            tf.grads((a: tf.Tensor, f: tf.Tensor) =>
+              tf
+                .conv2dTranspose(a as tf.Tensor4D, f as tf.Tensor4D, [2, 16, 32, 8], 2, 'same')
+                .square()
+                .sum(),
+            )([tf.tensor4d(x, [2, 8, 16, 16]), tf.tensor4d(filter, [2, 2, 8, 16])]),
+          ),
+        );
+      });
+    });
   });
-});
+}

@@ -7,4 +7,4 @@ export { makeConv2DBackpropInputConfig } from './conv2d-backprop-input';
 export { FAST_WASM_KERNELS, registerFastWasmKernels, restoreWasmKernels } from './register';
 export { makeSplitVConfig } from './split-v';
 export { makeTileConfig } from './tile';
-export { winogradStatus } from './winograd/module';
+export { setWinogradArithmetic, type WinogradArithmetic, winogradStatus } from './winograd/module';

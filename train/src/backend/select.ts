@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { FAST_WASM_KERNELS, registerFastWasmKernels, winogradStatus } from '@quorum/shared/wasm-kernels';
 import * as tf from '@tensorflow/tfjs';
 import { type BackendWasm, getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { enableRelaxedSimd } from './relaxed-simd';
 import { wasmBinaryDir } from './wasm-paths.js';
 
 export const BACKEND_REQUESTS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
@@ -100,6 +101,7 @@ const ACTIVATE: Record<BackendName, () => Promise<string>> = {
     return 'libtensorflow on the CPU (@tensorflow/tfjs-node)';
   },
   async wasm() {
+    enableRelaxedSimd();
     registerFastWasmKernels();
     // setWasmPaths only works before the first initialisation; later selections reuse the backend.
     if (tf.findBackend('wasm') === null) setWasmPaths(wasmBinaryDir());

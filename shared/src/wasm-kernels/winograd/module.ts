@@ -90,8 +90,29 @@ interface Exports {
   };
 }
 
-/** Instantiated modules' exports per memory and part; null where instantiation failed. */
-const instances = new WeakMap<WasmMemory, Partial<Record<WinogradPart, object | null>>>();
+/** An instantiated module's exports, and whether its multiply-adds are fused. */
+interface Instance {
+  exports: object;
+  fma: boolean;
+}
+
+/** Instantiated modules per memory and part; null where instantiation failed. */
+let instances = new WeakMap<WasmMemory, Partial<Record<WinogradPart, Instance | null>>>();
+
+/**
+ * Which build of the convolution modules to instantiate: 'auto' takes the fused multiply-add build where the
+ * runtime has relaxed SIMD (Chromium since 114, Node from 22, or Node 20 with --experimental-wasm-relaxed-simd)
+ * and the baseline SIMD build elsewhere; 'fma' and 'plain' force one (tests; 'fma' without relaxed SIMD leaves
+ * the stock kernels).
+ */
+export type WinogradArithmetic = 'auto' | 'fma' | 'plain';
+let arithmetic: WinogradArithmetic = 'auto';
+
+/** Sets which build later calls instantiate (modules already instantiated are dropped). */
+export function setWinogradArithmetic(choice: WinogradArithmetic): void {
+  arithmetic = choice;
+  instances = new WeakMap();
+}
 
 /** Each backend module's memory (the same object for its whole life: growing keeps it). */
 const memories = new WeakMap<object, WasmMemory | null>();
@@ -126,6 +147,10 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * without WASM SIMD: the backend then runs its non-SIMD build, which is slow everywhere anyway).
  */
 export function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: P): Exports[P] | null {
+  return (instanceFor(backend, part)?.exports as Exports[P] | undefined) ?? null;
+}
+
+function instanceFor(backend: BackendWasm, part: WinogradPart): Instance | null {
   // Several XNNPACK threads convolve faster than one Winograd thread; the row operations are not XNNPACK's.
   if (part !== 'rows' && getThreadsCount() > 1) return null;
   const module = backend.wasm as unknown as EmscriptenModule;
@@ -138,20 +163,24 @@ export function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: 
   if (memory === null) return null;
   const parts = instances.get(memory) ?? {};
   instances.set(memory, parts);
-  let exports = parts[part];
-  if (exports === undefined) {
+  let instance = parts[part];
+  if (instance === undefined) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    try {
-      const key = shared ? (`${part}Shared` as const) : part;
-      const bytes = decodeBase64(WINOGRAD_WASM_BASE64[key as keyof typeof WINOGRAD_WASM_BASE64]);
-      const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-      exports = instance.exports;
-    } catch {
-      exports = null;
+    const builds = part === 'rows' ? [false] : arithmetic === 'auto' ? [true, false] : [arithmetic === 'fma'];
+    instance = null;
+    for (const fma of builds) {
+      const key = `${part}${fma ? 'Fma' : ''}${shared ? 'Shared' : ''}` as keyof typeof WINOGRAD_WASM_BASE64;
+      try {
+        const bytes = decodeBase64(WINOGRAD_WASM_BASE64[key]);
+        instance = { exports: new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports, fma };
+        break;
+      } catch {
+        // No relaxed SIMD (or no SIMD at all) here: the next build, else the stock kernels.
+      }
     }
-    parts[part] = exports;
+    parts[part] = instance;
   }
-  return exports as Exports[P] | null;
+  return instance;
 }
 
 /**
@@ -161,7 +190,7 @@ export function winogradFor<P extends WinogradPart>(backend: BackendWasm, part: 
 export function winogradStatus(backend: BackendWasm): string {
   const threads = getThreadsCount();
   if (threads > 1) return `3x3 convolutions on XNNPACK (${threads} threads beat one Winograd thread)`;
-  return winogradFor(backend, 'forward') === null
-    ? '3x3 convolutions on XNNPACK (the Winograd module could not be instantiated)'
-    : 'Winograd 3x3 convolutions';
+  const forward = instanceFor(backend, 'forward');
+  if (forward === null) return '3x3 convolutions on XNNPACK (the Winograd module could not be instantiated)';
+  return forward.fma ? 'Winograd 3x3 convolutions with fused multiply-add' : 'Winograd 3x3 convolutions';
 }
