@@ -110,7 +110,8 @@ describe.skipIf(!ctx)('backends in Chromium', () => {
       expect(auto.backend).toMatchObject({
         name: 'wasm',
         threads: 1,
-        detail: "WASM (SIMD build, 1 thread, Quorum's kernels, Winograd 3x3 convolutions with fused multiply-add)",
+        detail:
+          "WASM (SIMD build, 1 thread, Quorum's kernels, Winograd 3x3 convolutions with fused multiply-add)",
       });
       expect(auto.backend.fallbacks).toEqual([
         expect.stringMatching(/^webgpu: (no WebGPU adapter|WebGPU is not available)/),

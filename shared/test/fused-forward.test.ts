@@ -75,15 +75,47 @@ for (const backend of ['cpu', 'wasm'] as const) {
           expect(plain).toContain('Add');
           expect(fused).not.toContain('Add');
         }
-        expect(fused.filter((k) => k === 'FusedConv2D').length).toBe(
+        // On WASM each transposed-conv decoder level's concatenation and 3x3 conv are one kernel, which
+        // reads the skip and the unrearranged upsampling directly (no Concat; the Transposes left are the
+        // transposed convs' weights').
+        const skipUps = fused.filter((k) => k === 'QuorumSkipUpConv3x3').length;
+        expect(fused.filter((k) => k === 'FusedConv2D').length + skipUps).toBe(
           model.layers.filter((l) => ['Conv2D', 'Conv2DTranspose'].includes(l.getClassName())).length,
         );
+        if (backend === 'wasm' && config.upsampling === 'transpose') {
+          expect(skipUps).toBe(config.depth);
+          expect(fused).not.toContain('Concat');
+          expect(fused.filter((k) => k === 'Transpose').length).toBe(config.depth);
+        } else {
+          expect(skipUps).toBe(0);
+        }
         for (const t of [x, expected, got]) t.dispose();
         model.dispose();
       });
     }
   });
 }
+
+describe('fused forward: the fused decoder step where it cannot run', () => {
+  afterAll(() => restoreWasmKernels());
+
+  it('on WASM, a width that is no multiple of 8 goes through rearrange + concatenate + conv, still equal', async () => {
+    await tf.setBackend('wasm');
+    registerFastWasmKernels();
+    const model = buildUNet({ ...base, batchNorm: true }, 4);
+    randomizeBatchNorm(model);
+    const forward = compileForward(model)!;
+    const x = tf.randomUniform([1, 20, 36, 1], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const expected = model.predict(x) as tf.Tensor;
+    const got = forward(x);
+    expect(maxAbsDiff(got, expected)).toBeLessThan(1e-5);
+    const fused = await kernelsRun(() => forward(x));
+    expect(fused).not.toContain('QuorumSkipUpConv3x3');
+    expect(fused).toContain('Concat');
+    for (const t of [x, expected, got]) t.dispose();
+    model.dispose();
+  });
+});
 
 describe('fused forward: what it reads and when it declines', () => {
   it('reads the weights at each call, so it follows training', async () => {

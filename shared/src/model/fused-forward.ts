@@ -13,6 +13,25 @@ import * as tf from '@tensorflow/tfjs';
  */
 export type Forward = (x: tf.Tensor4D) => tf.Tensor4D;
 
+/**
+ * A backend's one-pass 3x3 'same' convolution (bias; ReLU or none) of the channel concatenation
+ * [skip, depthToSpace(up, 2)], or null where it cannot take these tensors. The WASM kernels install one
+ * (registerFastWasmKernels): a U-Net decoder level then skips writing the upsampled tensor and the concatenation.
+ */
+export type SkipUpConv = (
+  skip: tf.Tensor4D,
+  up: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  bias: tf.Tensor1D | undefined,
+  relu: boolean,
+) => tf.Tensor4D | null;
+let skipUpConv: SkipUpConv | null = null;
+
+/** Installs (or with null removes) the backend's fused decoder step; compiled forwards look it up at every call. */
+export function setSkipUpConv(f: SkipUpConv | null): void {
+  skipUpConv = f;
+}
+
 type Layer = tf.layers.Layer;
 type Activation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid';
 const FUSABLE_ACTIVATIONS: readonly string[] = ['linear', 'relu', 'relu6', 'elu', 'sigmoid'];
@@ -75,6 +94,36 @@ export function compileForward(model: tf.LayersModel): Forward | null {
     return next >= 0 && kinds.includes(className(layers[next]!)) ? next : null;
   };
 
+  // A decoder level "transposed conv (kernel = stride = 2) -> concatenate after the skip -> 3x3 conv": the
+  // transposed conv's step keeps its result unrearranged, and the concatenation's step is the whole rest.
+  const skipUps = new Map<number, SkipUpPlan>();
+  const skipUpOf = (t: number): SkipUpPlan | null => {
+    const plan = transposePlan(layers[t]!);
+    if (plan?.blocks !== 2 || consumers[t] !== 1 || t === outputLayer) return null;
+    const concat = producers.findIndex((from) => from.includes(t));
+    const cl = layers[concat];
+    if (!cl || className(cl) !== 'Concatenate' || producers[concat]!.length !== 2) return null;
+    if (producers[concat]![1] !== t || !lastAxisConcat(cl)) return null;
+    const conv = soleSuccessor(concat, ['Conv2D']);
+    const cp = conv === null ? null : convPlan(layers[conv]!);
+    if (conv === null || cp === null || !isSame3x3(layers[conv]!, cp)) return null;
+    const chain = [concat, conv];
+    const bnAt = soleSuccessor(conv, ['BatchNormalization']);
+    let bn: Layer | null = null;
+    if (bnAt !== null) {
+      if (cp.activation !== 'linear' || !lastAxisNorm(layers[bnAt]!)) return null;
+      bn = layers[bnAt]!;
+      chain.push(bnAt);
+    }
+    const act = soleSuccessor(chain[chain.length - 1]!, ['Activation', 'ReLU']);
+    const a = act === null ? null : activationLayerFunction(layers[act]!);
+    if (act !== null && a !== null && cp.activation === 'linear') {
+      cp.activation = a;
+      chain.push(act);
+    }
+    return { up: plan, concat, conv, convPlan: cp, bn, chain };
+  };
+
   for (let i = 0; i < layers.length; i++) {
     if (stepOf[i]! >= 0) continue;
     const layer = layers[i]!;
@@ -85,6 +134,26 @@ export function compileForward(model: tf.LayersModel): Forward | null {
     const from = producers[i]!.map((p) => stepOf[p]!);
     if (from.includes(-1)) return null; // not in topological order
     const kind = className(layer);
+    const skipUp = skipUps.get(i);
+    if (skipUp) {
+      const convLayer = layers[skipUp.conv]!;
+      const { convPlan: cp, bn } = skipUp;
+      steps.push({
+        inputs: from,
+        run: ([skip, up]) => runSkipUp(skip as tf.Tensor4D, up as tf.Tensor4D, cp, convLayer, bn),
+      });
+      for (const j of skipUp.chain) stepOf[j] = steps.length - 1;
+      continue;
+    }
+    if (kind === 'Conv2DTranspose') {
+      const su = skipUpOf(i);
+      if (su) {
+        skipUps.set(su.concat, su);
+        steps.push({ inputs: from, run: ([x]) => runConv(x as tf.Tensor4D, su.up, layer, null, false) });
+        stepOf[i] = steps.length - 1;
+        continue;
+      }
+    }
     // The layers this step computes: i, then any BatchNormalization and Activation folded into it.
     const chain = [i];
     const plan =
@@ -194,8 +263,67 @@ function lastAxisNorm(bn: Layer): boolean {
   return a === -1 || a === 3;
 }
 
-/** Runs inside the forward's tidy: every tensor derived from the weights here is freed with it. */
-function runConv(x: tf.Tensor4D, plan: ConvPlan, layer: Layer, bn: Layer | null): tf.Tensor4D {
+/** A fused decoder level: the transposed conv's plan (its step), the concatenation, the 3x3 conv and its chain. */
+interface SkipUpPlan {
+  up: ConvPlan;
+  concat: number;
+  conv: number;
+  convPlan: ConvPlan;
+  /** A BatchNormalization after the conv, folded into it. */
+  bn: Layer | null;
+  /** The layers the concatenation's step computes: the concatenation, the conv, a folded normalisation and activation. */
+  chain: number[];
+}
+
+function lastAxisConcat(layer: Layer): boolean {
+  const axis = layer.getConfig()['axis'];
+  return axis === undefined || axis === -1 || axis === 3;
+}
+
+function isSame3x3(layer: Layer, plan: ConvPlan): boolean {
+  const [kh, kw] = pair(layer.getConfig()['kernelSize']);
+  return (
+    kh === 3 &&
+    kw === 3 &&
+    plan.pad === 'same' &&
+    plan.strides.every((s) => s === 1) &&
+    plan.dilations.every((d) => d === 1)
+  );
+}
+
+/**
+ * conv(concat([skip, depthToSpace(up, 2)])): in one pass where the backend has a fused step (setSkipUpConv),
+ * else rearranged, concatenated and convolved as three ops.
+ */
+function runSkipUp(
+  skip: tf.Tensor4D,
+  up: tf.Tensor4D,
+  plan: ConvPlan,
+  layer: Layer,
+  bn: Layer | null,
+): tf.Tensor4D {
+  if (skipUpConv && (plan.activation === 'linear' || plan.activation === 'relu')) {
+    const [kernel, layerBias] = layer.getWeights() as [tf.Tensor4D, tf.Tensor1D | undefined];
+    let filter = kernel;
+    let bias = plan.useBias ? layerBias : undefined;
+    if (bn !== null) ({ filter, bias } = foldBatchNorm(filter, bias, bn));
+    const y = skipUpConv(skip, up, filter, bias, plan.activation === 'relu');
+    if (y) return y;
+  }
+  return runConv(tf.concat([skip, blocksToSpace(up, 2)], 3), plan, layer, bn);
+}
+
+/**
+ * Runs inside the forward's tidy: every tensor derived from the weights here is freed with it. A transposed
+ * convolution's result is rearranged to space unless `toSpace` is false (a fused decoder step takes it as it is).
+ */
+function runConv(
+  x: tf.Tensor4D,
+  plan: ConvPlan,
+  layer: Layer,
+  bn: Layer | null,
+  toSpace = true,
+): tf.Tensor4D {
   const [kernel, layerBias] = layer.getWeights() as [tf.Tensor4D, tf.Tensor1D | undefined];
   let filter = kernel;
   let bias = plan.useBias ? layerBias : undefined;
@@ -217,7 +345,7 @@ function runConv(x: tf.Tensor4D, plan: ConvPlan, layer: Layer, bn: Layer | null)
     ...(bias ? { bias } : {}),
     activation: plan.activation,
   });
-  return plan.blocks !== null ? blocksToSpace(y, plan.blocks) : y;
+  return plan.blocks !== null && toSpace ? blocksToSpace(y, plan.blocks) : y;
 }
 
 /** DepthToSpace by reshape + transpose, which every backend runs fast (WASM's DepthToSpace is a scalar loop). */

@@ -1,5 +1,6 @@
 import '@tensorflow/tfjs-backend-wasm';
 import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { setSkipUpConv } from '../model/fused-forward';
 import { makeCastConfig } from './cast';
 import { makeConcatConfig } from './concat';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
@@ -10,9 +11,13 @@ import { makeSplitVConfig } from './split-v';
 import { makeSumConfig } from './sum';
 import { makeTileConfig } from './tile';
 import { makeWinogradConv2DConfig, makeWinogradFusedConv2DConfig } from './winograd/kernels';
+import { skipUpConv3x3, skipUpConv3x3Config } from './winograd/skip-up';
 
-/** Kernels this module adds to the WASM backend (it has none of its own for these). */
-const ADDED: readonly KernelConfig[] = [conv2DBackpropFilterConfig];
+/**
+ * Kernels this module adds to the WASM backend: the filter gradient (it has none) and the decoder's fused
+ * upsample-concatenate-convolve step (compileForward uses it through setSkipUpConv).
+ */
+const ADDED: readonly KernelConfig[] = [conv2DBackpropFilterConfig, skipUpConv3x3Config];
 
 /** Stock WASM kernels replaced by faster ones built from the original (which they fall back to). */
 const OVERRIDES: ReadonlyArray<[string, (original: KernelConfig) => KernelConfig]> = [
@@ -59,12 +64,14 @@ export function registerFastWasmKernels(): void {
     replace(make(original));
   }
   for (const config of ADDED) replace(config);
+  setSkipUpConv(skipUpConv3x3);
 }
 
 /** Undoes `registerFastWasmKernels`: removes the added kernels and puts the stock ones back. */
 export function restoreWasmKernels(): void {
   if (originals.size === 0) return;
   for (const config of ADDED) unregisterKernel(config.kernelName, 'wasm');
+  setSkipUpConv(null);
   for (const original of originals.values()) replace(original);
   originals.clear();
 }

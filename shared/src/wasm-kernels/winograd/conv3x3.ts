@@ -26,6 +26,30 @@ export function winogradShapeOk(x: readonly number[], filter: readonly number[])
 }
 
 /**
+ * Whether the modules take a 3x3 convolution of the channel concatenation [skip, depthToSpace(up, 2)] in one pass:
+ * skip [n, h, w, cs], up [n, h/2, w/2, 4 cu] (a 2x2 stride-2 transposed convolution's result before its
+ * rearrangement), cs and cu whole input blocks (no padding on this path), and the shape rules of winogradShapeOk.
+ */
+export function winogradSkipUpOk(
+  skip: readonly number[],
+  up: readonly number[],
+  filter: readonly number[],
+): boolean {
+  const [n, h, w, cs] = skip;
+  const [un, uh, uw, uc] = up;
+  if (skip.length !== 4 || up.length !== 4 || un !== n || uh! * 2 !== h || uw! * 2 !== w) return false;
+  const cu = uc! / 4;
+  return (
+    Number.isInteger(cu) &&
+    cs! % IN_BLOCK === 0 &&
+    cu % IN_BLOCK === 0 &&
+    cs! > 0 &&
+    cu > 0 &&
+    winogradShapeOk([n!, h!, w!, cs! + cu], filter)
+  );
+}
+
+/**
  * Float32 regions of the WASM heap for one call, in one allocation (pointers in bytes), freed by `free`. Read or
  * write them only through `f32`, made after the allocation: an allocation may grow (and so replace) the heap.
  */
@@ -92,6 +116,8 @@ function transformedFilter(backend: BackendWasm, filter: TensorInfo, ci4: number
 /**
  * y = act(conv3x3(x, filter, 'same') + bias) with act ReLU or identity, or null when this backend cannot run the
  * module (winogradFor). The caller has checked the shape (winogradShapeOk), stride 1, dilation 1, NHWC.
+ * With `up`, the convolution's input is the channel concatenation [x, depthToSpace(up, 2)], which is never
+ * materialised: the module builds it while zero-padding its copy of the input (checked by winogradSkipUpOk).
  */
 export function winogradConv3x3(
   backend: BackendWasm,
@@ -99,10 +125,12 @@ export function winogradConv3x3(
   filter: TensorInfo,
   bias: TensorInfo | undefined,
   relu: boolean,
+  up?: TensorInfo,
 ): TensorInfo | null {
   const conv = winogradFor(backend, 'forward')?.conv3x3;
   if (conv === undefined) return null;
-  const [n, h, w, ci] = x.shape as [number, number, number, number];
+  const [n, h, w, cx] = x.shape as [number, number, number, number];
+  const ci = up ? filter.shape[2]! : cx;
   const co = filter.shape[3]!;
   const [ci4, co8] = [roundUp(ci, IN_BLOCK), roundUp(co, OUT_BLOCK)];
   const pixels = n * h * w;
@@ -110,6 +138,7 @@ export function winogradConv3x3(
   const out = backend.makeOutput([n, h, w, co], 'float32');
   const padIn = ci4 !== ci;
   const padOut = co8 !== co;
+  if (up && padIn) return null;
   const ws = workspace(backend, [
     u.length,
     scratchBytes(h, w, ci4, co8) / 4,
@@ -129,7 +158,8 @@ export function winogradConv3x3(
       biasAt = biasPad;
     }
     const yAt = padOut ? yPad : addressOf(backend, out);
-    conv(xAt, n, h, w, ci4, co8, uPtr, biasAt, relu ? 1 : 0, yAt, scratch);
+    const upAt = up ? addressOf(backend, up) : 0;
+    conv(xAt, upAt, up ? cx : 0, n, h, w, ci4, co8, uPtr, biasAt, relu ? 1 : 0, yAt, scratch);
     if (padOut) copyRows(ws.f32(), yPad, co8, addressOf(backend, out), co, pixels);
   } finally {
     ws.free();

@@ -8,6 +8,8 @@ import type { WinogradPart } from './wat';
  */
 type Conv3x3Export = (
   x: number,
+  up: number,
+  cs: number,
   n: number,
   h: number,
   w: number,

@@ -57,16 +57,20 @@ const multiplyAddBlock = (fma: boolean, splatAt: (q: number) => string, x0: stri
             (local.set $c${2 * q + 1} ${multiplyAdd(fma, `$c${2 * q + 1}`, '$s', x1)})`,
   ).join('\n            ');
 
+/** Copies image $img of $x into its zero-bordered copy $p (needs locals $img $inBytes, params $x $h $w $ci). */
+const PAD_IMAGE =
+  '(call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p))';
+
 /**
- * The loops both drivers share: for each image ($img < $n), its zero-bordered copy in $p; for each row of 2x2 output
- * blocks ($ty), for each group of up to `group` blocks from block column $tx ($nb of them), `body`. Needs locals
- * $img $ty $tx $nb $tw $p $prowBytes $inBytes and params $x $n $h $w $ci.
+ * The loops both drivers share: for each image ($img < $n), its zero-bordered copy in $p (`padImage`); for each row
+ * of 2x2 output blocks ($ty), for each group of up to `group` blocks from block column $tx ($nb of them), `body`.
+ * Needs locals $img $ty $tx $nb $tw $p $prowBytes $inBytes and params $x $n $h $w $ci.
  */
-function overBlockGroups(group: number, body: string): string {
+function overBlockGroups(group: number, body: string, padImage = PAD_IMAGE): string {
   return `(local.set $img (i32.const 0))
     (block $ndone (loop $imgs
       (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
-      (call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p))
+      ${padImage}
       (local.set $ty (i32.const 0))
       (block $tydone (loop $tys
         (br_if $tydone (i32.ge_u (local.get $ty) (i32.shr_u (local.get $h) (i32.const 1))))
@@ -516,11 +520,55 @@ export function winogradWat({
   )`);
   }
   section('forward');
-  // driver
-  e(`(func (export "conv3x3") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $ci i32) (param $co i32)
+  // pad_up: the zero-bordered copy of the channel concatenation [skip, depth-to-space(up)] without either: skip
+  // [h][w][cs], up [h/2][w/2][2][2][cu] (a 2x2 stride-2 transposed convolution's 1x1 result), cs and cu multiples of 4.
+  e(`(func $pad_up (param $skip i32) (param $cs i32) (param $up i32) (param $h i32) (param $w i32) (param $ci i32) (param $p i32)
+    (local $prow i32) (local $row i32) (local $y i32) (local $x i32) (local $d i32) (local $src i32) (local $end i32)
+    (local $csB i32) (local $cuB i32) (local $upRow i32)
+    (local.set $csB (i32.mul (local.get $cs) (i32.const 4)))
+    (local.set $cuB (i32.sub (i32.mul (local.get $ci) (i32.const 4)) (local.get $csB)))
+    (local.set $prow (i32.mul (i32.mul (i32.add (local.get $w) (i32.const 2)) (local.get $ci)) (i32.const 4)))
+    (memory.fill (local.get $p) (i32.const 0) (local.get $prow))
+    (memory.fill (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 1)) (local.get $prow))) (i32.const 0) (local.get $prow))
+    (local.set $y (i32.const 0))
+    (block $ydone (loop $ys
+      (br_if $ydone (i32.ge_u (local.get $y) (local.get $h)))
+      (local.set $row (i32.add (local.get $p) (i32.mul (i32.add (local.get $y) (i32.const 1)) (local.get $prow))))
+      (memory.fill (local.get $row) (i32.const 0) (i32.mul (local.get $ci) (i32.const 4)))
+      (memory.fill (i32.sub (i32.add (local.get $row) (local.get $prow)) (i32.mul (local.get $ci) (i32.const 4))) (i32.const 0) (i32.mul (local.get $ci) (i32.const 4)))
+      ;; up row y/2, sub-row y%2: pixel x/2's 2x2 block, entry (y%2, x%2)
+      (local.set $upRow (i32.add (i32.add (local.get $up) (i32.mul (i32.mul (i32.shr_u (local.get $y) (i32.const 1)) (i32.shr_u (local.get $w) (i32.const 1))) (i32.shl (local.get $cuB) (i32.const 2)))) (i32.mul (i32.and (local.get $y) (i32.const 1)) (i32.shl (local.get $cuB) (i32.const 1)))))
+      (local.set $d (i32.add (local.get $row) (i32.mul (local.get $ci) (i32.const 4))))
+      (local.set $x (i32.const 0))
+      (block $xdone (loop $xs
+        (br_if $xdone (i32.ge_u (local.get $x) (local.get $w)))
+        (local.set $src (i32.add (local.get $skip) (i32.mul (i32.add (i32.mul (local.get $y) (local.get $w)) (local.get $x)) (local.get $csB))))
+        (local.set $end (i32.add (local.get $src) (local.get $csB)))
+        (loop $cps
+          (v128.store (local.get $d) (v128.load (local.get $src)))
+          (local.set $d (i32.add (local.get $d) (i32.const 16)))
+          (local.set $src (i32.add (local.get $src) (i32.const 16)))
+          (br_if $cps (i32.lt_u (local.get $src) (local.get $end))))
+        (local.set $src (i32.add (local.get $upRow) (i32.add (i32.mul (i32.shr_u (local.get $x) (i32.const 1)) (i32.shl (local.get $cuB) (i32.const 2))) (i32.mul (i32.and (local.get $x) (i32.const 1)) (local.get $cuB)))))
+        (local.set $end (i32.add (local.get $src) (local.get $cuB)))
+        (loop $cpu
+          (v128.store (local.get $d) (v128.load (local.get $src)))
+          (local.set $d (i32.add (local.get $d) (i32.const 16)))
+          (local.set $src (i32.add (local.get $src) (i32.const 16)))
+          (br_if $cpu (i32.lt_u (local.get $src) (local.get $end))))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $xs)))
+      (local.set $y (i32.add (local.get $y) (i32.const 1)))
+      (br $ys)))
+  )`);
+  // driver: with $up = 0, x [n][h][w][ci]; else x is the skip [n][h][w][cs] and up the transposed convolution's
+  // [n][h/2][w/2][4 (ci - cs)], concatenated while padding (pad_up)
+  e(`(func (export "conv3x3") (param $x i32) (param $up i32) (param $cs i32) (param $n i32) (param $h i32) (param $w i32) (param $ci i32) (param $co i32)
       (param $u i32) (param $bias i32) (param $relu i32) (param $y i32) (param $scratch i32)
     (local $img i32) (local $p i32) (local $v i32) (local $m i32) (local $prowBytes i32) (local $ty i32) (local $tx i32)
     (local $tw i32) (local $nb i32) (local $yRow i32) (local $inBytes i32) (local $outBytes i32) (local $orow i32)
+    (local $skipBytes i32)
+    (local.set $skipBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $cs)) (i32.const 4)))
     (local.set $p (local.get $scratch))
     (local.set $prowBytes (i32.mul (i32.mul (i32.add (local.get $w) (i32.const 2)) (local.get $ci)) (i32.const 4)))
     (local.set $v (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 2)) (local.get $prowBytes))))
@@ -540,6 +588,11 @@ export function winogradWat({
             (i32.add (i32.add (i32.add (local.get $y) (i32.mul (local.get $img) (local.get $outBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $orow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $co)) (i32.const 4)))
             (local.get $orow))
 `,
+      `(if (local.get $up)
+        (then (call $pad_up (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $skipBytes))) (local.get $cs)
+          (i32.add (local.get $up) (i32.mul (local.get $img) (i32.sub (local.get $inBytes) (local.get $skipBytes))))
+          (local.get $h) (local.get $w) (local.get $ci) (local.get $p)))
+        (else ${PAD_IMAGE}))`,
     )}
   )`);
   section('rows');
