@@ -127,11 +127,14 @@ export function winogradConv3x3(
   relu: boolean,
   up?: TensorInfo,
 ): TensorInfo | null {
-  const conv = winogradFor(backend, 'forward')?.conv3x3;
-  if (conv === undefined) return null;
+  const forward = winogradFor(backend, 'forward');
+  if (forward === null) return null;
   const [n, h, w, cx] = x.shape as [number, number, number, number];
   const ci = up ? filter.shape[2]! : cx;
   const co = filter.shape[3]!;
+  if (ci === 1 && co % OUT_BLOCK === 0 && !up)
+    return directConv3x3C1(backend, forward.conv3x3_c1, x, filter, bias, relu);
+  const conv = forward.conv3x3;
   const [ci4, co8] = [roundUp(ci, IN_BLOCK), roundUp(co, OUT_BLOCK)];
   const pixels = n * h * w;
   const u = transformedFilter(backend, filter, ci4, co8);
@@ -161,6 +164,41 @@ export function winogradConv3x3(
     const upAt = up ? addressOf(backend, up) : 0;
     conv(xAt, upAt, up ? cx : 0, n, h, w, ci4, co8, uPtr, biasAt, relu ? 1 : 0, yAt, scratch);
     if (padOut) copyRows(ws.f32(), yPad, co8, addressOf(backend, out), co, pixels);
+  } finally {
+    ws.free();
+  }
+  return out;
+}
+
+/**
+ * A one-channel image's 3x3 convolution (the U-Net's first layer), computed directly by the module from the raw
+ * filter: no transform, no channel padding.
+ */
+function directConv3x3C1(
+  backend: BackendWasm,
+  conv: (...args: number[]) => void,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  relu: boolean,
+): TensorInfo {
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const co = filter.shape[3]!;
+  const out = backend.makeOutput([n, h, w, co], 'float32');
+  const ws = workspace(backend, [(h + 2) * (w + 2)]);
+  try {
+    conv(
+      addressOf(backend, x),
+      n,
+      h,
+      w,
+      co,
+      addressOf(backend, filter),
+      bias ? addressOf(backend, bias) : 0,
+      relu ? 1 : 0,
+      addressOf(backend, out),
+      ws.ptrs[0]!,
+    );
   } finally {
     ws.free();
   }

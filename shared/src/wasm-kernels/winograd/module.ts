@@ -67,8 +67,22 @@ type PatchGradExport = (
   dw: number,
 ) => void;
 
+/** conv3x3_c1(x, n, h, w, co, g, bias, relu, y, scratch): one input channel, direct, raw filter. */
+type Conv3x3C1Export = (
+  x: number,
+  n: number,
+  h: number,
+  w: number,
+  co: number,
+  g: number,
+  bias: number,
+  relu: number,
+  y: number,
+  scratch: number,
+) => void;
+
 interface Exports {
-  forward: { conv3x3: Conv3x3Export };
+  forward: { conv3x3: Conv3x3Export; conv3x3_c1: Conv3x3C1Export };
   gradient: { filter_grad: FilterGradExport; patch_grad: PatchGradExport };
   rows: {
     max_pool_grad_2x2: (
