@@ -507,6 +507,47 @@ for (const arithmetic of ['fma', 'plain'] as const) {
       );
     });
 
+    describe('1x1 convolutions through the pointwise kernel', () => {
+      // Output channels a multiple of 8 and pixels of 4 (the decoder's transposed convolutions as 1x1 products
+      // to 4C channels), with and without bias and ReLU; other shapes go to the stock kernel.
+      const pointwise = (shape: number[], seed: number) => () =>
+        tf.tidy(() => {
+          const [n, h, w, ci, co] = shape as [number, number, number, number, number];
+          const x = tf.tensor4d(randomValues([n, h, w, ci], seed), [n, h, w, ci]);
+          const filter = tf.tensor4d(randomValues([1, 1, ci, co], seed + 1), [1, 1, ci, co]);
+          const bias = tf.tensor1d(randomValues([co], seed + 2));
+          return [
+            tf.conv2d(x, filter, 1, 'valid'),
+            tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation: 'relu' }),
+            tf.fused.conv2d({ x, filter, strides: 1, pad: 'valid', bias }),
+          ];
+        });
+
+      it.each([
+        [2, 4, 6, 16, 32],
+        [1, 8, 8, 3, 8],
+        [1, 2, 2, 64, 128],
+        [3, 4, 4, 8, 16],
+      ])('matches the CPU backend: %i x %i x %i, %i -> %i channels', async (...shape) => {
+        await expectWasmMatchesCpu(pointwise(shape, 50));
+      });
+
+      it('really runs (fused: rounding differs from XNNPACK in the last bits), and leaves odd shapes to it bit for bit', async () => {
+        const ours = await on('wasm', pointwise([2, 4, 8, 16, 32], 60));
+        const oddOurs = await on('wasm', pointwise([1, 3, 3, 8, 8], 61));
+        restoreWasmKernels();
+        try {
+          const stock = await on('wasm', pointwise([2, 4, 8, 16, 32], 60));
+          // The baseline build multiplies and adds in XNNPACK's order (equal results); fused, it rounds once.
+          if (arithmetic === 'fma') expect(ours[1]).not.toEqual(stock[1]);
+          expect(relativeError(ours[1]!, stock[1]!)).toBeLessThanOrEqual(TOLERANCE);
+          expect(oddOurs).toEqual(await on('wasm', pointwise([1, 3, 3, 8, 8], 61)));
+        } finally {
+          registerFastWasmKernels();
+        }
+      });
+    });
+
     describe('3x3 convolutions through the Winograd module', () => {
       // Shapes it takes (input channels a multiple of 4, output channels of 8, even height, width a multiple of 8),
       // square and not, batch 1 and 3, the U-Net's channel counts; and its building block, the filter transform.

@@ -10,6 +10,7 @@ import {
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { winogradConv3x3, winogradShapeOk } from './conv3x3';
+import { pointwiseConv, pointwiseOk } from './pointwise';
 
 /**
  * `Conv2D` and `FusedConv2D` (bias, ReLU) for 3x3 stride-1 'same' convolutions through the Winograd module; every
@@ -56,12 +57,41 @@ export function winogradConvOk(
 const eligible = (x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs) =>
   filter.dtype === 'float32' && winogradConvOk(x, filter.shape, attrs);
 
+/** No padding, however it was written ('same' and 'valid' agree for a 1x1 stride-1 convolution). */
+function padsNone(pad: Conv2DAttrs['pad']): boolean {
+  if (pad === 'same' || pad === 'valid' || pad === 0) return true;
+  return Array.isArray(pad) && (pad as readonly (readonly number[])[]).every((p) => p.every((v) => v === 0));
+}
+
+/** A float32 1x1 stride-1 convolution the module's pointwise kernel takes. */
+const pointwiseEligible = (x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs) =>
+  filter.dtype === 'float32' &&
+  (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
+  ones(attrs.strides) &&
+  ones(attrs.dilations) &&
+  padsNone(attrs.pad) &&
+  pointwiseOk(x, filter);
+
+/** Ours for this convolution (Winograd 3x3, or the pointwise product for 1x1), or null for the stock kernel. */
+function ourConv(
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  attrs: Conv2DAttrs,
+  bias: TensorInfo | undefined,
+  relu: boolean,
+): TensorInfo | null {
+  if (eligible(x, filter, attrs)) return winogradConv3x3(backend, x, filter, bias, relu);
+  if (pointwiseEligible(x, filter, attrs)) return pointwiseConv(backend, x, filter, bias, relu);
+  return null;
+}
+
 export function makeWinogradConv2DConfig(original: KernelConfig): KernelConfig {
   const kernelFunc = (args: { inputs: Conv2DInputs; backend: BackendWasm; attrs: Conv2DAttrs }) => {
     const { inputs, backend, attrs } = args;
     const x = inputs.x as TensorInfo;
     const filter = inputs.filter as TensorInfo;
-    const y = eligible(x, filter, attrs) ? winogradConv3x3(backend, x, filter, undefined, false) : null;
+    const y = ourConv(backend, x, filter, attrs, undefined, false);
     return y ?? (original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo);
   };
   return { ...original, kernelFunc: kernelFunc as unknown as KernelFunc };
@@ -75,12 +105,11 @@ export function makeWinogradFusedConv2DConfig(original: KernelConfig): KernelCon
     const bias = inputs.bias as TensorInfo | undefined;
     const activation = attrs.activation ?? 'linear';
     const ok =
-      eligible(x, filter, attrs) &&
       (activation === 'linear' || activation === 'relu') &&
       inputs.preluActivationWeights == null &&
       (bias === undefined ||
         (bias.dtype === 'float32' && util.sizeFromShape(bias.shape) === filter.shape[3]));
-    const y = ok ? winogradConv3x3(backend, x, filter, bias, activation === 'relu') : null;
+    const y = ok ? ourConv(backend, x, filter, attrs, bias, activation === 'relu') : null;
     return y ?? (original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo);
   };
   return { ...original, kernelFunc: kernelFunc as unknown as KernelFunc };

@@ -95,6 +95,16 @@ interface Exports {
       c: number,
     ) => void;
     sum_rows: (src: number, rows: number, c: number, dst: number) => void;
+    pointwise: (
+      x: number,
+      rows: number,
+      ci: number,
+      co: number,
+      w: number,
+      bias: number,
+      relu: number,
+      y: number,
+    ) => void;
     copy_rows: (
       src: number,
       srcStride: number,
@@ -116,7 +126,7 @@ interface Instance {
 let instances = new WeakMap<WasmMemory, Partial<Record<WinogradPart, Instance | null>>>();
 
 /**
- * Which build of the convolution modules to instantiate: 'auto' takes the fused multiply-add build where the
+ * Which build of the modules to instantiate: 'auto' takes the fused multiply-add build where the
  * runtime has relaxed SIMD (Chromium since 114, Node from 22, or Node 20 with --experimental-wasm-relaxed-simd)
  * and the baseline SIMD build elsewhere; 'fma' and 'plain' force one (tests; 'fma' without relaxed SIMD leaves
  * the stock kernels).
@@ -182,7 +192,7 @@ function instanceFor(backend: BackendWasm, part: WinogradPart): Instance | null 
   let instance = parts[part];
   if (instance === undefined) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const builds = part === 'rows' ? [false] : arithmetic === 'auto' ? [true, false] : [arithmetic === 'fma'];
+    const builds = arithmetic === 'auto' ? [true, false] : [arithmetic === 'fma'];
     instance = null;
     for (const fma of builds) {
       const key = `${part}${fma ? 'Fma' : ''}${shared ? 'Shared' : ''}` as keyof typeof WINOGRAD_WASM_BASE64;

@@ -113,7 +113,7 @@ export type WinogradPart = 'forward' | 'gradient' | 'rows';
  * One module's text: the forward convolution (conv3x3), the filter gradients (filter_grad, patch_grad) or the row
  * operations, each small enough (under 4 KB) for a browser to compile synchronously on any thread; `shared` for the
  * threaded WASM build, whose memory is a shared one; `fma` for runtimes with relaxed SIMD (the matrix products'
- * multiply-adds fused; the row operations have none).
+ * and direct convolutions' multiply-adds fused).
  */
 export function winogradWat({
   shared,
@@ -742,6 +742,49 @@ export function winogradWat({
         .join('\n      ')}
       (local.set $c8 (i32.add (local.get $c8) (i32.const 8)))
       (br $cs)))
+  )`);
+  // pointwise: y [rows][co] = act(x [rows][ci] w [ci][co] + bias), a 1x1 convolution (the decoder's transposed
+  // convolutions run as one) in the matrix products' 4 x 8 register block; rows a multiple of 4, co of 8.
+  e(`(func (export "pointwise") (param $x i32) (param $rows i32) (param $ci i32) (param $co i32) (param $w i32)
+      (param $bias i32) (param $relu i32) (param $y i32)
+    (local $r i32) (local $cb i32) (local $ic i32) (local $xb i32) (local $wb i32) (local $mb i32) (local $cs i32)
+    (local $os i32) (local $u0 v128) (local $u1 v128) (local $s v128) (local $z v128) (local $b0 v128) (local $b1 v128)
+    ${BLOCK_LOCALS}
+    (local.set $cs (i32.mul (local.get $ci) (i32.const 4)))
+    (local.set $os (i32.mul (local.get $co) (i32.const 4)))
+    (local.set $z (v128.const i32x4 0 0 0 0))
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rs
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $cb (i32.const 0))
+      (block $cbdone (loop $cbs
+        (br_if $cbdone (i32.ge_u (local.get $cb) (local.get $os)))
+        (if (local.get $bias)
+          (then
+            (local.set $b0 (v128.load (i32.add (local.get $bias) (local.get $cb))))
+            (local.set $b1 (v128.load offset=16 (i32.add (local.get $bias) (local.get $cb)))))
+          (else (local.set $b0 (local.get $z)) (local.set $b1 (local.get $z))))
+        ${BLOCK_ROWS.map((q) => `(local.set $c${2 * q} (local.get $b0)) (local.set $c${2 * q + 1} (local.get $b1))`).join(' ')}
+        (local.set $xb (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $cs))))
+        (local.set $wb (i32.add (local.get $w) (local.get $cb)))
+        (local.set $ic (i32.const 0))
+        (block $idone (loop $is
+          (br_if $idone (i32.ge_u (local.get $ic) (local.get $ci)))
+          (local.set $u0 (v128.load (local.get $wb)))
+          (local.set $u1 (v128.load offset=16 (local.get $wb)))
+          ${multiplyAddBlock(fma, (q) => `(i32.add (local.get $xb) (i32.mul (i32.const ${q}) (local.get $cs)))`, '$u0', '$u1')}
+          (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+          (local.set $wb (i32.add (local.get $wb) (local.get $os)))
+          (local.set $ic (i32.add (local.get $ic) (i32.const 1)))
+          (br $is)))
+        (if (local.get $relu) (then
+          ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local.set $c${i} (f32x4.max (local.get $c${i}) (local.get $z)))`).join(' ')}))
+        (local.set $mb (i32.add (i32.add (local.get $y) (i32.mul (local.get $r) (local.get $os))) (local.get $cb)))
+        ${storeBlock()}
+        (local.set $cb (i32.add (local.get $cb) (i32.const 32)))
+        (br $cbs)))
+      (local.set $r (i32.add (local.get $r) (i32.const 4)))
+      (br $rs)))
   )`);
   e(`(func (export "copy_rows") (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32)
       (param $rows i32) (param $rowBytes i32)
