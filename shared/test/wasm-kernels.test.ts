@@ -509,7 +509,8 @@ for (const arithmetic of ['fma', 'plain'] as const) {
 
     describe('1x1 convolutions through the pointwise kernel', () => {
       // Output channels a multiple of 8 and pixels of 4 (the decoder's transposed convolutions as 1x1 products
-      // to 4C channels), with and without bias and ReLU; other shapes go to the stock kernel.
+      // to 4C channels), or one output channel; with and without bias, ReLU or sigmoid; other shapes go to the
+      // stock kernel.
       const pointwise = (shape: number[], seed: number) => () =>
         tf.tidy(() => {
           const [n, h, w, ci, co] = shape as [number, number, number, number, number];
@@ -520,6 +521,7 @@ for (const arithmetic of ['fma', 'plain'] as const) {
             tf.conv2d(x, filter, 1, 'valid'),
             tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation: 'relu' }),
             tf.fused.conv2d({ x, filter, strides: 1, pad: 'valid', bias }),
+            tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation: 'sigmoid' }),
           ];
         });
 
@@ -528,6 +530,9 @@ for (const arithmetic of ['fma', 'plain'] as const) {
         [1, 8, 8, 3, 8],
         [1, 2, 2, 64, 128],
         [3, 4, 4, 8, 16],
+        // One output channel (the U-Net's head): a dot product per pixel, any pixel count.
+        [2, 4, 6, 8, 1],
+        [1, 3, 5, 16, 1],
       ])('matches the CPU backend: %i x %i x %i, %i -> %i channels', async (...shape) => {
         await expectWasmMatchesCpu(pointwise(shape, 50));
       });

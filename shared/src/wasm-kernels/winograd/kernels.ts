@@ -10,7 +10,7 @@ import {
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { winogradConv3x3, winogradShapeOk } from './conv3x3';
-import { pointwiseConv, pointwiseOk } from './pointwise';
+import { type PointwiseActivation, pointwiseConv, pointwiseOk } from './pointwise';
 
 /**
  * `Conv2D` and `FusedConv2D` (bias, ReLU) for 3x3 stride-1 'same' convolutions through the Winograd module; every
@@ -72,17 +72,21 @@ const pointwiseEligible = (x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs
   padsNone(attrs.pad) &&
   pointwiseOk(x, filter);
 
-/** Ours for this convolution (Winograd 3x3, or the pointwise product for 1x1), or null for the stock kernel. */
+/**
+ * Ours for this convolution (Winograd 3x3, or the row kernels for 1x1; only they take a sigmoid), or null for
+ * the stock kernel.
+ */
 function ourConv(
   backend: BackendWasm,
   x: TensorInfo,
   filter: TensorInfo,
   attrs: Conv2DAttrs,
   bias: TensorInfo | undefined,
-  relu: boolean,
+  activation: PointwiseActivation,
 ): TensorInfo | null {
-  if (eligible(x, filter, attrs)) return winogradConv3x3(backend, x, filter, bias, relu);
-  if (pointwiseEligible(x, filter, attrs)) return pointwiseConv(backend, x, filter, bias, relu);
+  if (activation !== 'sigmoid' && eligible(x, filter, attrs))
+    return winogradConv3x3(backend, x, filter, bias, activation === 'relu');
+  if (pointwiseEligible(x, filter, attrs)) return pointwiseConv(backend, x, filter, bias, activation);
   return null;
 }
 
@@ -91,7 +95,7 @@ export function makeWinogradConv2DConfig(original: KernelConfig): KernelConfig {
     const { inputs, backend, attrs } = args;
     const x = inputs.x as TensorInfo;
     const filter = inputs.filter as TensorInfo;
-    const y = ourConv(backend, x, filter, attrs, undefined, false);
+    const y = ourConv(backend, x, filter, attrs, undefined, 'linear');
     return y ?? (original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo);
   };
   return { ...original, kernelFunc: kernelFunc as unknown as KernelFunc };
@@ -105,11 +109,11 @@ export function makeWinogradFusedConv2DConfig(original: KernelConfig): KernelCon
     const bias = inputs.bias as TensorInfo | undefined;
     const activation = attrs.activation ?? 'linear';
     const ok =
-      (activation === 'linear' || activation === 'relu') &&
+      (activation === 'linear' || activation === 'relu' || activation === 'sigmoid') &&
       inputs.preluActivationWeights == null &&
       (bias === undefined ||
         (bias.dtype === 'float32' && util.sizeFromShape(bias.shape) === filter.shape[3]));
-    const y = ok ? ourConv(backend, x, filter, attrs, bias, activation === 'relu') : null;
+    const y = ok ? ourConv(backend, x, filter, attrs, bias, activation as PointwiseActivation) : null;
     return y ?? (original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo);
   };
   return { ...original, kernelFunc: kernelFunc as unknown as KernelFunc };

@@ -95,6 +95,7 @@ interface Exports {
       c: number,
     ) => void;
     sum_rows: (src: number, rows: number, c: number, dst: number) => void;
+    dot_rows: (x: number, rows: number, ci: number, w: number, bias: number, relu: number, y: number) => void;
     pointwise: (
       x: number,
       rows: number,

@@ -786,6 +786,31 @@ export function winogradWat({
       (local.set $r (i32.add (local.get $r) (i32.const 4)))
       (br $rs)))
   )`);
+  // dot_rows: y [rows] = act(x [rows][ci] . w [ci] + bias[0]), a 1x1 convolution to one channel (the U-Net's
+  // head), ci a multiple of 4; bias 0: none.
+  e(`(func (export "dot_rows") (param $x i32) (param $rows i32) (param $ci i32) (param $w i32) (param $bias i32)
+      (param $relu i32) (param $y i32)
+    (local $r i32) (local $c i32) (local $cs i32) (local $acc v128) (local $b f32) (local $v f32)
+    (local.set $cs (i32.mul (local.get $ci) (i32.const 4)))
+    (if (local.get $bias) (then (local.set $b (f32.load (local.get $bias)))))
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rs
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $c (i32.const 0))
+      (loop $cs4
+        (local.set $acc ${multiplyAdd(fma, '$acc', '$xv', '$wv').replace('(local.get $xv)', '(v128.load (i32.add (local.get $x) (local.get $c)))').replace('(local.get $wv)', '(v128.load (i32.add (local.get $w) (local.get $c)))')})
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $cs4 (i32.lt_u (local.get $c) (local.get $cs))))
+      (local.set $v (f32.add (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+        (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))) (local.get $b)))
+      (if (local.get $relu) (then (local.set $v (f32.max (local.get $v) (f32.const 0)))))
+      (f32.store (local.get $y) (local.get $v))
+      (local.set $x (i32.add (local.get $x) (local.get $cs)))
+      (local.set $y (i32.add (local.get $y) (i32.const 4)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rs)))
+  )`);
   e(`(func (export "copy_rows") (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32)
       (param $rows i32) (param $rowBytes i32)
     (local $r i32) (local $b i32)
