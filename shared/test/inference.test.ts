@@ -170,10 +170,11 @@ describe('windows per member call', () => {
   it('grows windows to tile * sqrt(batch), one per call, where they compute fewer pixels', () => {
     const grown = planCalls(2048, 2048, tiling, 8, 4);
     expect(grown.batchSize).toBe(1);
-    expect([grown.plan.tileWidth, grown.plan.tileHeight, grown.plan.windows.length]).toEqual([440, 440, 25]);
+    // Sides a multiple of 8 * 8: each of the four levels a whole number of 8-pixel groups wide.
+    expect([grown.plan.tileWidth, grown.plan.tileHeight, grown.plan.windows.length]).toEqual([448, 448, 25]);
     const kept = planCalls(2048, 2048, tiling, 8, 4, false);
     expect([kept.batchSize, kept.plan.tileWidth, kept.plan.windows.length]).toEqual([4, 256, 81]);
-    expect(25 * 440 * 440).toBeLessThan(81 * 256 * 256);
+    expect(25 * 448 * 448).toBeLessThan(81 * 256 * 256);
   });
 
   it('keeps the tiling where growing saves nothing: one call already covers the image, or batch 1', () => {
