@@ -6,6 +6,7 @@ import { makeConcatConfig } from './concat';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input';
 import { makeIdentityConfig } from './identity';
+import { makeMaxPoolConfig } from './max-pool';
 import { makeMaxPoolGradConfig } from './max-pool-grad';
 import { makeSplitVConfig } from './split-v';
 import { makeSumConfig } from './sum';
@@ -28,6 +29,7 @@ const OVERRIDES: ReadonlyArray<[string, (original: KernelConfig) => KernelConfig
   ['Identity', makeIdentityConfig],
   ['Cast', makeCastConfig],
   ['Sum', makeSumConfig],
+  ['MaxPool', makeMaxPoolConfig],
   ['MaxPoolGrad', makeMaxPoolGradConfig],
   ['Conv2D', makeWinogradConv2DConfig],
   ['FusedConv2D', makeWinogradFusedConv2DConfig],

@@ -811,6 +811,37 @@ export function winogradWat({
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rs)))
   )`);
+  // max_pool_2x2: y [n][h/2][w/2][c] = the max of each 2x2 window of x [n][h][w][c] (stride 2, no padding; an odd
+  // last row or column is dropped), c a multiple of 4.
+  e(`(func (export "max_pool_2x2") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $y i32)
+    (local $rows i32) (local $i i32) (local $j i32) (local $k i32) (local $p i32) (local $cb i32) (local $rb i32)
+    (local.set $cb (i32.mul (local.get $c) (i32.const 4)))
+    (local.set $rb (i32.mul (local.get $w) (local.get $cb)))
+    (local.set $rows (i32.mul (local.get $n) (i32.shr_u (local.get $h) (i32.const 1))))
+    (local.set $i (i32.const 0))
+    (block $idone (loop $is
+      (br_if $idone (i32.ge_u (local.get $i) (local.get $rows)))
+      ;; output row i = image i / (h/2), row i % (h/2): input rows 2i and 2i+1 of the stacked images (h even)
+      (local.set $p (i32.add (local.get $x) (i32.mul (i32.mul (local.get $i) (i32.const 2)) (local.get $rb))))
+      (local.set $j (i32.const 0))
+      (block $jdone (loop $js
+        (br_if $jdone (i32.ge_u (local.get $j) (i32.shr_u (local.get $w) (i32.const 1))))
+        (local.set $k (i32.const 0))
+        (block $kdone (loop $ks
+          (br_if $kdone (i32.ge_u (local.get $k) (local.get $cb)))
+          (v128.store (local.get $y) (f32x4.max
+            (f32x4.max (v128.load (i32.add (local.get $p) (local.get $k))) (v128.load (i32.add (i32.add (local.get $p) (local.get $cb)) (local.get $k))))
+            (f32x4.max (v128.load (i32.add (i32.add (local.get $p) (local.get $rb)) (local.get $k)))
+              (v128.load (i32.add (i32.add (i32.add (local.get $p) (local.get $rb)) (local.get $cb)) (local.get $k))))))
+          (local.set $y (i32.add (local.get $y) (i32.const 16)))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $ks)))
+        (local.set $p (i32.add (local.get $p) (i32.mul (local.get $cb) (i32.const 2))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $js)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $is)))
+  )`);
   e(`(func (export "copy_rows") (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32)
       (param $rows i32) (param $rowBytes i32)
     (local $r i32) (local $b i32)
