@@ -6,7 +6,6 @@ import {
   flipBatch,
   InferenceAbortedError,
   inferEnsemble,
-  planCalls,
   tfEnsembleRunner,
 } from '../src/inference';
 import { buildUNet } from '../src/model';
@@ -83,7 +82,6 @@ describe('ensemble inference pipeline', () => {
       multiple: 8,
       threshold: 0.5,
       batchSize: 4,
-      growWindows: false,
       onProgress: (p) => seen.push(p.done / p.total),
     });
     const tiles = r.plan.windows.length;
@@ -161,40 +159,6 @@ describe('ensemble inference pipeline', () => {
     const { mask } = aggregate(statistics, 'mean', 0.5);
     expect(mask.length).toBe(w * h);
     for (const m of models) m.dispose();
-  });
-});
-
-describe('windows per member call', () => {
-  const tiling = { tile: 256, halo: 16 };
-
-  it('grows windows to tile * sqrt(batch), one per call, where they compute fewer pixels', () => {
-    const grown = planCalls(2048, 2048, tiling, 8, 4);
-    expect(grown.batchSize).toBe(1);
-    // Sides a multiple of 8 * 8: each of the four levels a whole number of 8-pixel groups wide.
-    expect([grown.plan.tileWidth, grown.plan.tileHeight, grown.plan.windows.length]).toEqual([448, 448, 25]);
-    const kept = planCalls(2048, 2048, tiling, 8, 4, false);
-    expect([kept.batchSize, kept.plan.tileWidth, kept.plan.windows.length]).toEqual([4, 256, 81]);
-    expect(25 * 448 * 448).toBeLessThan(81 * 256 * 256);
-  });
-
-  it('keeps the tiling where growing saves nothing: one call already covers the image, or batch 1', () => {
-    const small = planCalls(200, 120, tiling, 8, 4);
-    expect([small.batchSize, small.plan.windows.length]).toEqual([4, 1]);
-    const single = planCalls(2048, 2048, tiling, 8, 1);
-    expect([single.batchSize, single.plan.tileWidth]).toEqual([1, 256]);
-  });
-
-  it('is what the pipeline runs: one grown window per member call', async () => {
-    const calls: number[] = [];
-    const r = await inferEnsemble(image(600, 500), 600, 500, pixelRunner([(v) => v], calls), {
-      tiling: { ...tiling, blend: 'gaussian' },
-      multiple: 8,
-      threshold: 0.5,
-      batchSize: 4,
-    });
-    expect(r.plan.tileWidth).toBeGreaterThan(256);
-    expect(calls.every((c) => c === 1)).toBe(true);
-    expect(calls.length).toBe(r.plan.windows.length);
   });
 });
 
@@ -379,12 +343,7 @@ describe('members with a contour output', () => {
     const ct = (_v: number, x: number, y: number, m: number) =>
       Math.min(1, Math.max(0, 0.5 + wobble(y, x, m)));
     const runner = contourRunner(fg, ct);
-    const common = {
-      tiling: { tile: 48, halo: 8, blend: 'gaussian' as const },
-      multiple: 8,
-      threshold: 0.5,
-      growWindows: false, // many small windows, so that some are settled early
-    };
+    const common = { tiling: { tile: 48, halo: 8, blend: 'gaussian' as const }, multiple: 8, threshold: 0.5 };
     const full = await inferEnsemble(img, w, h, runner, common);
     const fast = await inferEnsemble(img, w, h, runner, { ...common, adaptive: 'exact' });
     const maskFull = aggregate(full.statistics, 'mean', 0.5).mask;

@@ -41,11 +41,6 @@ export interface EnsembleInferenceOptions {
   tta?: boolean;
   /** Tiles per member call. */
   batchSize?: number;
-  /**
-   * Let windows grow to tile * sqrt(batchSize) px, one per call, where that covers the image with fewer pixels
-   * (planCalls; default true). False keeps the tiling's windows, batchSize per call.
-   */
-  growWindows?: boolean;
   adaptive?: AdaptiveMode;
   /** The rule whose mask the adaptive mode must keep exact (default 'mean'). */
   rule?: AggregationRule;
@@ -75,32 +70,6 @@ export interface EnsembleInference {
   refinedWindows: number;
 }
 
-/**
- * The windows and the windows per member call. `batch` windows of at most `tiling.tile` px per call hold about
- * as many pixels as one window of tile * sqrt(batch) px, so where such larger windows cover the image with fewer
- * pixels (less overlap between neighbours), they run one per call in the same memory. Their sides are multiples
- * of 8 * multiple, so that every level of the U-Net is a whole number of 8-pixel groups wide, which the WASM
- * convolution kernels need (at 440 px the levels below the first fell back to XNNPACK: 54.5 s instead of 49 for
- * the 4 MP benchmark). On 2048x2048 with 256-px tiles and a 16-px halo: 25 windows of 448 px, 5.02 MP computed,
- * against 81 of 256 px, 5.31 MP.
- */
-export function planCalls(
-  width: number,
-  height: number,
-  tiling: Pick<TilingSpec, 'tile' | 'halo'>,
-  multiple: number,
-  batch: number,
-  grow = true,
-): { plan: TilePlan; batchSize: number } {
-  const small = planTiles(width, height, { tile: tiling.tile, halo: tiling.halo, multiple });
-  const align = 8 * multiple;
-  const side = Math.floor((tiling.tile * Math.sqrt(batch)) / align) * align;
-  if (!grow || batch === 1 || side <= tiling.tile) return { plan: small, batchSize: batch };
-  const large = planTiles(width, height, { tile: side, halo: tiling.halo, multiple: align });
-  const pixels = (p: TilePlan) => p.windows.length * p.tileWidth * p.tileHeight;
-  return pixels(large) < pixels(small) ? { plan: large, batchSize: 1 } : { plan: small, batchSize: batch };
-}
-
 export class InferenceAbortedError extends Error {
   override readonly name = 'AbortError';
   constructor() {
@@ -120,16 +89,14 @@ export async function inferEnsemble(
   if (image.length !== width * height) {
     throw new QuorumInputError('mismatch', 'image', `has ${image.length} values for ${width}x${height}`);
   }
-  const { plan, batchSize } = planCalls(
-    width,
-    height,
-    options.tiling,
-    options.multiple,
-    Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE),
-    options.growWindows ?? true,
-  );
+  const plan = planTiles(width, height, {
+    tile: options.tiling.tile,
+    halo: options.tiling.halo,
+    multiple: options.multiple,
+  });
   const { tileWidth: tw, tileHeight: th } = plan;
   const tilePixels = tw * th;
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
   const flips: readonly Flip[] = options.tta ? TTA_FLIPS : ['none'];
   const memberCount = runner.members.length;
   const weights = normalizeWeights(memberCount, options.weights);
