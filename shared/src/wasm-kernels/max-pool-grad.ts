@@ -7,6 +7,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { isUNetPool } from './max-pool';
 import { winogradFor } from './winograd/module';
 
 /**
@@ -41,17 +42,8 @@ export function makeMaxPoolGradConfig(original: KernelConfig): KernelConfig {
       return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     const dx = backend.makeOutput(x.shape, 'float32');
-    // The U-Net's pools (2x2, stride 2, no padding, channels in whole vectors): the rows module's SIMD loop, same rule.
-    const { padInfo: pad, strideHeight: sh, strideWidth: sw } = info;
-    const simd =
-      info.filterHeight === 2 &&
-      info.filterWidth === 2 &&
-      sh === 2 &&
-      sw === 2 &&
-      pad.top + pad.left + pad.bottom + pad.right === 0 &&
-      info.inChannels % 4 === 0
-        ? winogradFor(backend, 'rows')?.max_pool_grad_2x2
-        : undefined;
+    // The U-Net's pools: the rows module's SIMD loop, same rule.
+    const simd = isUNetPool(info) ? winogradFor(backend, 'rows')?.max_pool_grad_2x2 : undefined;
     if (simd !== undefined) {
       const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
       simd(at(x), at(dy), at(dx), info.batchSize, info.inHeight, info.inWidth, info.inChannels);

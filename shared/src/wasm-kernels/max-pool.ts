@@ -14,6 +14,21 @@ import { winogradFor } from './winograd/module';
  * pass of the rows module: four loads and three maxima per output vector, where the stock kernel (XNNPACK) took
  * about 4% of a default member's forward. Every other pool goes to the stock kernel.
  */
+/** The U-Net's pool, which the rows module's SIMD loops take: 2x2, stride 2, no padding or dilation, whole 4-channel vectors. */
+export function isUNetPool(info: backend_util.Conv2DInfo): boolean {
+  const { padInfo: pad } = info;
+  return (
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    pad.top + pad.left + pad.bottom + pad.right === 0 &&
+    info.inChannels % 4 === 0
+  );
+}
+
 export function makeMaxPoolConfig(original: KernelConfig): KernelConfig {
   const kernelFunc = (args: {
     inputs: MaxPoolInputs;
@@ -32,19 +47,11 @@ export function makeMaxPoolConfig(original: KernelConfig): KernelConfig {
       attrs.pad,
       attrs.dimRoundingMode,
     );
-    const { padInfo: pad } = info;
     const ok =
-      info.filterHeight === 2 &&
-      info.filterWidth === 2 &&
-      info.strideHeight === 2 &&
-      info.strideWidth === 2 &&
-      info.dilationHeight === 1 &&
-      info.dilationWidth === 1 &&
-      pad.top + pad.left + pad.bottom + pad.right === 0 &&
+      isUNetPool(info) &&
       info.inHeight % 2 === 0 &&
       info.outHeight === info.inHeight / 2 &&
-      info.outWidth === Math.floor(info.inWidth / 2) &&
-      info.inChannels % 4 === 0;
+      info.outWidth === Math.floor(info.inWidth / 2);
     const pool = ok ? winogradFor(backend, 'rows')?.max_pool_2x2 : undefined;
     if (pool === undefined) return stock();
     const y = backend.makeOutput(info.outShape, 'float32');
