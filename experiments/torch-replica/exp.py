@@ -73,6 +73,10 @@ VARIANTS = {
     # J at the recipe's steps (is it the weights or the steps?), and J with twice the border weight
     'N': dict(depth=3, base=8, bn=False, contour=False, gap=3, border_weight=True),
     'M': dict(depth=3, base=8, bn=False, contour=False, steps_mult=2, gap=3, border_weight=True, w0=20.0),
+    # J with more capacity or context: the paper-size net, 16 base filters, 256-px patches
+    'P': dict(depth=4, base=32, bn=True, contour=False, steps_mult=2, gap=3, border_weight=True),
+    'R': dict(depth=3, base=16, bn=False, contour=False, steps_mult=2, gap=3, border_weight=True),
+    'Q': dict(depth=3, base=8, bn=False, contour=False, steps_mult=2, gap=3, border_weight=True, patch=256),
 }
 BORDER_W0, BORDER_SIGMA = 10.0, 5.0
 POOLED_SEEDS = [0, 1, 2]
@@ -435,7 +439,7 @@ def train_member(job, samples, device, progress=None):
     """Train one model; returns its record and best-epoch weights (numpy). Depends only on `job` (its seed, ids,
     architecture) - not on which process or which other members run beside it."""
     arch, seed = job['arch'], job['seed']
-    p, B, S = RECIPE['patch'], RECIPE['batch'], job['steps'] * arch.get('steps_mult', 1)
+    p, B, S = arch.get('patch', RECIPE['patch']), RECIPE['batch'], job['steps'] * arch.get('steps_mult', 1)
     jitter = RECIPE['intensity_jitter']
     contour = arch['contour']
     started = time.time()
