@@ -1,13 +1,13 @@
-import {
+import type {
   backend_util,
-  type KernelConfig,
-  type KernelFunc,
-  type MaxPoolGradAttrs,
-  type MaxPoolGradInputs,
-  type TensorInfo,
+  KernelConfig,
+  KernelFunc,
+  MaxPoolGradAttrs,
+  MaxPoolGradInputs,
+  TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { isUNetPool } from './max-pool';
+import { isUNetPool, poolInfo } from './max-pool';
 import { winogradFor } from './winograd/module';
 
 /**
@@ -25,14 +25,7 @@ export function makeMaxPoolGradConfig(original: KernelConfig): KernelConfig {
     const { inputs, backend, attrs } = args;
     const x = inputs.input as TensorInfo;
     const dy = inputs.dy as TensorInfo;
-    const info = backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterSize,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+    const info = poolInfo(x, attrs);
     if (
       x.dtype !== 'float32' ||
       dy.dtype !== 'float32' ||

@@ -14,6 +14,21 @@ import { winogradFor } from './winograd/module';
  * pass of the rows module: four loads and three maxima per output vector, where the stock kernel (XNNPACK) took
  * about 4% of a default member's forward. Every other pool goes to the stock kernel.
  */
+/** A 4-D input's pooling geometry under MaxPool / MaxPoolGrad attributes (no dilation: these kernels take none). */
+export function poolInfo(
+  x: TensorInfo,
+  attrs: Pick<MaxPoolAttrs, 'filterSize' | 'strides' | 'pad' | 'dimRoundingMode'>,
+): backend_util.Conv2DInfo {
+  return backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
+
 /** The U-Net's pool, which the rows module's SIMD loops take: 2x2, stride 2, no padding or dilation, whole 4-channel vectors. */
 export function isUNetPool(info: backend_util.Conv2DInfo): boolean {
   const { padInfo: pad } = info;
@@ -39,14 +54,7 @@ export function makeMaxPoolConfig(original: KernelConfig): KernelConfig {
     const x = inputs.x as TensorInfo;
     const stock = () => original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     if (x.dtype !== 'float32' || x.shape.length !== 4) return stock();
-    const info = backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterSize,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+    const info = poolInfo(x, attrs);
     const ok =
       isUNetPool(info) &&
       info.inHeight % 2 === 0 &&
