@@ -10,7 +10,7 @@ import { type WinogradPart, winogradWat } from '../shared/src/wasm-kernels/winog
 const FEATURES = { simd: true, threads: true, bulk_memory: true, relaxed_simd: true };
 export const BINARY_TS = join(import.meta.dirname, '../shared/src/wasm-kernels/winograd/binary.ts');
 
-type Fused = 'forwardFma' | 'gradientFma' | 'rowsFma';
+type Fused = `${WinogradPart}Fma`;
 export type WinogradBinaries = Record<`${WinogradPart | Fused}${'' | 'Shared'}`, Uint8Array>;
 
 /**
@@ -35,6 +35,10 @@ export async function assembleWinograd(): Promise<WinogradBinaries> {
     forwardShared: assemble('forward', true),
     forwardFma: assemble('forward', false, true),
     forwardFmaShared: assemble('forward', true, true),
+    forward4: assemble('forward4', false),
+    forward4Shared: assemble('forward4', true),
+    forward4Fma: assemble('forward4', false, true),
+    forward4FmaShared: assemble('forward4', true, true),
     gradient: assemble('gradient', false),
     gradientShared: assemble('gradient', true),
     gradientFma: assemble('gradient', false, true),

@@ -7,11 +7,12 @@ import {
   registerFastWasmKernels,
   restoreWasmKernels,
   setWinogradArithmetic,
+  setWinogradBlocks,
   winogradStatus,
 } from '../src/wasm-kernels';
 import { sumRows } from '../src/wasm-kernels/sum';
 import { winogradFilterGrad } from '../src/wasm-kernels/winograd/conv3x3';
-import { winogradFilter } from '../src/wasm-kernels/winograd/filter';
+import { winogradFilter, winogradFilter43 } from '../src/wasm-kernels/winograd/filter';
 
 // Node 20 has relaxed SIMD behind this flag (on by default from Node 22): the fused multiply-add build needs it.
 setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -569,6 +570,9 @@ for (const arithmetic of ['fma', 'plain'] as const) {
     describe('3x3 convolutions through the Winograd module', () => {
       // Shapes it takes (input channels a multiple of 4, output channels of 8, even height, width a multiple of 8),
       // square and not, batch 1 and 3, the U-Net's channel counts; and its building block, the filter transform.
+      // Under 'auto', heights in whole 4-row blocks with widths a multiple of 16 take F(4x4, 3x3) (here 3 x 8 x 16,
+      // 1 x 8 x 16, 1 x 4 x 48 (a group of 8 blocks and one of 4), 1 x 12 x 32, 2 x 4 x 16, 1 x 8 x 16 x 3), the
+      // rest F(2x2, 3x3); under 'f2' all take F(2x2, 3x3).
       const ELIGIBLE: [number, number, number, number, number][] = [
         [1, 2, 8, 4, 8],
         [3, 8, 16, 8, 8],
@@ -576,12 +580,15 @@ for (const arithmetic of ['fma', 'plain'] as const) {
         [2, 16, 8, 8, 16],
         [1, 8, 16, 64, 64],
         [1, 4, 40, 128, 64],
+        [1, 4, 48, 8, 16],
+        [1, 12, 32, 32, 8],
         // Channel counts off the module's blocks, padded with zeros: an image's 1 or 3 channels, 1 or 4 outputs.
         [2, 8, 16, 1, 8],
         [1, 8, 8, 3, 8],
         [1, 8, 8, 8, 4],
         [2, 4, 16, 8, 1],
         [1, 6, 8, 6, 12],
+        [1, 8, 16, 3, 8],
       ];
       // And shapes it must leave to the stock kernel: width not a multiple of 8, odd height.
       const INELIGIBLE: [number, number, number, number, number][] = [
@@ -617,8 +624,39 @@ for (const arithmetic of ['fma', 'plain'] as const) {
           ];
         });
 
-      it.each(ELIGIBLE)('matches the CPU backend: %i x %i x %i, %i -> %i channels', async (...shape) => {
-        await expectWasmMatchesCpu(variants(shape, 10));
+      for (const blocks of ['auto', 'f2'] as const) {
+        describe(blocks === 'auto' ? 'F(4x4, 3x3) where it fits' : 'F(2x2, 3x3) only', () => {
+          beforeAll(() => setWinogradBlocks(blocks));
+          afterAll(() => setWinogradBlocks('auto'));
+          it.each(ELIGIBLE)('matches the CPU backend: %i x %i x %i, %i -> %i channels', async (...shape) => {
+            await expectWasmMatchesCpu(variants(shape, 10));
+          });
+        });
+      }
+
+      it('takes F(4x4, 3x3) for whole 4x4 blocks in groups of 4, F(2x2, 3x3) for other sizes', async () => {
+        const both = async (shape: number[]) => {
+          setWinogradBlocks('f2');
+          try {
+            const f2 = await on('wasm', variants(shape, 35));
+            setWinogradBlocks('auto');
+            return [f2, await on('wasm', variants(shape, 35))];
+          } finally {
+            setWinogradBlocks('auto');
+          }
+        };
+        // Rounding tells the two apart: F(4x4)'s transforms round differently from F(2x2)'s.
+        const [f2, f4] = await both([1, 8, 16, 8, 8]);
+        expect(f4[0]).not.toEqual(f2[0]);
+        expect(relativeError(f4[0]!, f2[0]!)).toBeLessThanOrEqual(TOLERANCE);
+        // Height 6 (no whole 4-row blocks) and width 24 (no whole group of 4 blocks): F(2x2) under both.
+        for (const shape of [
+          [1, 6, 16, 8, 8],
+          [1, 8, 24, 8, 8],
+        ]) {
+          const [a, b] = await both(shape);
+          expect(b, label(shape)).toEqual(a);
+        }
       });
 
       it.each(INELIGIBLE)(
@@ -686,6 +724,30 @@ for (const arithmetic of ['fma', 'plain'] as const) {
           ),
         ).toBeLessThan(1e-5);
         tf.dispose([x, v, before, after]);
+      });
+
+      it("transforms a filter as G g G^T for F(4x4, 3x3), by the definition (Lavin & Gray's G)", () => {
+        const [ci, co] = [3, 2];
+        const g = randomValues([3, 3, ci, co], 61);
+        const u = winogradFilter43(g, ci, co);
+        const G = [
+          [1 / 4, 0, 0],
+          [-1 / 6, -1 / 6, -1 / 6],
+          [-1 / 6, 1 / 6, -1 / 6],
+          [1 / 24, 1 / 12, 1 / 6],
+          [1 / 24, -1 / 12, 1 / 6],
+          [0, 0, 1],
+        ];
+        for (let a = 0; a < ci; a++)
+          for (let b = 0; b < co; b++)
+            for (let i = 0; i < 6; i++)
+              for (let j = 0; j < 6; j++) {
+                let s = 0;
+                for (let r = 0; r < 3; r++)
+                  for (let c = 0; c < 3; c++)
+                    s += G[i]![r]! * g[(r * 3 + c) * ci * co + a * co + b]! * G[j]![c]!;
+                expect(u[(i * 6 + j) * ci * co + a * co + b]).toBeCloseTo(s, 6);
+              }
       });
 
       it('transforms a filter as G g G^T, by the definition', () => {

@@ -7,4 +7,5 @@ export { makeConv2DBackpropInputConfig } from './conv2d-backprop-input';
 export { FAST_WASM_KERNELS, registerFastWasmKernels, restoreWasmKernels } from './register';
 export { makeSplitVConfig } from './split-v';
 export { makeTileConfig } from './tile';
+export { setWinogradBlocks, type WinogradBlocks } from './winograd/conv3x3';
 export { setWinogradArithmetic, type WinogradArithmetic, winogradStatus } from './winograd/module';

@@ -1,16 +1,38 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { winogradFilter } from './filter';
+import { winogradFilter, winogradFilter43 } from './filter';
 import { type EmscriptenModule, winogradFor } from './module';
-import { gradientScratchBytes, scratchBytes } from './wat';
+import { type ForwardPart, gradientScratchBytes, scratchBytes } from './wat';
 
 /** Channel counts the modules take: inputs in whole vectors of 4, outputs in register blocks of 8. */
 const IN_BLOCK = 4;
 const OUT_BLOCK = 8;
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
-/** Transformed (and channel-padded) filters by the filter's data id: a layer's weights are transformed once. */
-const filterCache = new WeakMap<object, Float32Array>();
+/**
+ * Transformed (and channel-padded) filters by module and the filter's data id: a layer's weights are transformed
+ * once per block size.
+ */
+const filterCaches: Record<ForwardPart, WeakMap<object, Float32Array>> = {
+  forward: new WeakMap(),
+  forward4: new WeakMap(),
+};
+
+/**
+ * Which forward module a convolution takes: 'auto' F(4x4, 3x3) where the height is a multiple of 4 and the width
+ * of 16 (whole groups of 4 blocks), F(2x2, 3x3) otherwise; 'f2' F(2x2, 3x3) always (tests, comparisons).
+ */
+export type WinogradBlocks = 'auto' | 'f2';
+let blocks: WinogradBlocks = 'auto';
+
+export function setWinogradBlocks(choice: WinogradBlocks): void {
+  blocks = choice;
+}
+
+/** The forward module for an output of h x w (the shape already passed winogradShapeOk). */
+export function forwardPartFor(h: number, w: number): ForwardPart {
+  return blocks === 'auto' && h % 4 === 0 && w % 16 === 0 ? 'forward4' : 'forward';
+}
 
 /**
  * Whether the modules take a 3x3 convolution of this shape. Other channel counts than whole blocks are padded
@@ -94,9 +116,19 @@ function copyRows(
 /** A tensor's byte address on the heap. */
 const addressOf = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
 
-/** g [3, 3, ci, co] padded with zeros to [3, 3, ci4, co8], then transformed (winogradFilter), cached per filter. */
-function transformedFilter(backend: BackendWasm, filter: TensorInfo, ci4: number, co8: number): Float32Array {
-  let u = filterCache.get(filter.dataId);
+/**
+ * g [3, 3, ci, co] padded with zeros to [3, 3, ci4, co8], then transformed for the module (winogradFilter or
+ * winogradFilter43), cached per filter.
+ */
+function transformedFilter(
+  backend: BackendWasm,
+  filter: TensorInfo,
+  ci4: number,
+  co8: number,
+  part: ForwardPart,
+): Float32Array {
+  const cache = filterCaches[part];
+  let u = cache.get(filter.dataId);
   if (u === undefined) {
     const [, , ci, co] = filter.shape as [number, number, number, number];
     const g = backend.typedArrayFromHeap(filter) as Float32Array;
@@ -107,8 +139,8 @@ function transformedFilter(backend: BackendWasm, filter: TensorInfo, ci4: number
         for (let a = 0; a < ci; a++)
           padded.set(g.subarray((tap * ci + a) * co, (tap * ci + a + 1) * co), (tap * ci4 + a) * co8);
     }
-    u = winogradFilter(padded, ci4, co8);
-    filterCache.set(filter.dataId, u);
+    u = (part === 'forward4' ? winogradFilter43 : winogradFilter)(padded, ci4, co8);
+    cache.set(filter.dataId, u);
   }
   return u;
 }
@@ -134,17 +166,20 @@ export function winogradConv3x3(
   const co = filter.shape[3]!;
   if (ci === 1 && co % OUT_BLOCK === 0 && !up)
     return directConv3x3C1(backend, forward.conv3x3_c1, x, filter, bias, relu);
-  const conv = forward.conv3x3;
+  let part = forwardPartFor(h, w);
+  const forward4 = part === 'forward4' ? winogradFor(backend, 'forward4') : null;
+  if (forward4 === null) part = 'forward';
+  const conv = (forward4 ?? forward).conv3x3;
   const [ci4, co8] = [roundUp(ci, IN_BLOCK), roundUp(co, OUT_BLOCK)];
   const pixels = n * h * w;
-  const u = transformedFilter(backend, filter, ci4, co8);
+  const u = transformedFilter(backend, filter, ci4, co8, part);
   const out = backend.makeOutput([n, h, w, co], 'float32');
   const padIn = ci4 !== ci;
   const padOut = co8 !== co;
   if (up && padIn) return null;
   const ws = workspace(backend, [
     u.length,
-    scratchBytes(h, w, ci4, co8) / 4,
+    scratchBytes(h, w, ci4, co8, part) / 4,
     padIn ? pixels * ci4 : 0,
     padOut ? pixels * co8 : 0,
     padOut && bias ? co8 : 0,

@@ -10,6 +10,11 @@
  * (4 tiles x 8 output channels held in registers), and the output transform (A^T m A) with bias (0: none) and ReLU,
  * straight into y. U = G g G^T, the transformed filter, is prepared by the caller (filter.ts).
  *
+ * Forward4 module: the same driver, matrix products and conv3x3 signature with F(4x4, 3x3)'s transforms (f43.ts):
+ * 36 products per 4x4 output block and input channel where F(2x2, 3x3) takes 64; on the default member's forward
+ * (4 tiles of 256 x 256) 0.78x F(2x2)'s time. Needs the height a multiple of 4 and the width of 16 (conv3x3.ts
+ * sends other sizes to the F(2x2) module).
+ *
  * Gradient module: filter_grad(x, dy, n, h, w, ci, co, dw, scratch), F(3x3, 2x2) summed over every block in the
  * transformed domain; patch_grad(x, dy, n, h, w, ci, co, s, oh, ow, dw), the filter gradient of s x s windows that
  * do not overlap. All arguments are byte addresses into the imported memory or sizes.
@@ -22,6 +27,8 @@
  * zeros), height even, width a multiple of 2 * 4 (whole groups of 4 blocks; other sizes go to the stock kernel).
  * Generated as text so the unrolled transforms stay readable; scripts/build-wasm-kernels.ts assembles it.
  */
+
+import { inputTransform43, outputTransform43 } from './f43';
 
 /**
  * The 4 x 8 register block both matrix products keep (the forward's M = V U and the gradient's M += V^T Y):
@@ -66,14 +73,14 @@ const PAD_IMAGE =
  * of 2x2 output blocks ($ty), for each group of up to `group` blocks from block column $tx ($nb of them), `body`.
  * Needs locals $img $ty $tx $nb $tw $p $prowBytes $inBytes and params $x $n $h $w $ci.
  */
-function overBlockGroups(group: number, body: string, padImage = PAD_IMAGE): string {
+function overBlockGroups(group: number, body: string, padImage = PAD_IMAGE, shift = 1): string {
   return `(local.set $img (i32.const 0))
     (block $ndone (loop $imgs
       (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
       ${padImage}
       (local.set $ty (i32.const 0))
       (block $tydone (loop $tys
-        (br_if $tydone (i32.ge_u (local.get $ty) (i32.shr_u (local.get $h) (i32.const 1))))
+        (br_if $tydone (i32.ge_u (local.get $ty) (i32.shr_u (local.get $h) (i32.const ${shift}))))
         (local.set $tx (i32.const 0))
         (block $txdone (loop $txs
           (br_if $txdone (i32.ge_u (local.get $tx) (local.get $tw)))
@@ -86,9 +93,9 @@ function overBlockGroups(group: number, body: string, padImage = PAD_IMAGE): str
       (br $imgs)))`;
 }
 
-/** Address in $p of the input patch of block group ($ty, $tx): padded row 2 ty, column 2 tx. */
-const PATCH_ADDRESS =
-  '(i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $prowBytes))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $ci)) (i32.const 4)))';
+/** Address in $p of the input patch of block group ($ty, $tx) of m x m output blocks: padded row m ty, column m tx. */
+const patchAddress = (m: number) =>
+  `(i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $ty) (i32.const ${m})) (local.get $prowBytes))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const ${m})) (local.get $ci)) (i32.const 4)))`;
 
 /** Output blocks (2x2 pixels each) per group through the three stages; V and M hold one group. */
 export const BLOCK_TILES = 8;
@@ -101,13 +108,30 @@ export function gradientScratchBytes(h: number, w: number, ci: number, co: numbe
   return ((h + 2) * (w + 2) * ci + 16 * GRADIENT_TILES * (ci + co) + 16 * ci * co) * 4;
 }
 
-/** Bytes of scratch memory conv3x3 needs for one call. */
-export function scratchBytes(h: number, w: number, ci: number, co: number): number {
-  return ((h + 2) * (w + 2) * ci + 16 * BLOCK_TILES * (ci + co)) * 4;
+/** Output block size (m of F(m x m, 3x3)) of each forward module: 'forward' F(2x2, 3x3), 'forward4' F(4x4, 3x3). */
+export const FORWARD_BLOCK = { forward: 2, forward4: 4 } as const;
+export type ForwardPart = keyof typeof FORWARD_BLOCK;
+
+/** Transformed values per block: (m + 2)^2. */
+const transformSize = (m: number) => (m + 2) * (m + 2);
+
+/** Bytes of scratch memory a forward module's conv3x3 needs for one call (F(4x4) adds its 576-byte $tmp). */
+export function scratchBytes(
+  h: number,
+  w: number,
+  ci: number,
+  co: number,
+  part: ForwardPart = 'forward',
+): number {
+  const m = FORWARD_BLOCK[part];
+  return ((h + 2) * (w + 2) * ci + transformSize(m) * BLOCK_TILES * (ci + co) + (m === 4 ? 144 : 0)) * 4;
 }
 
-/** The modules: 3x3 convolutions, their filter gradients, and row operations (sums, copies, pool gradients). */
-export type WinogradPart = 'forward' | 'gradient' | 'rows';
+/**
+ * The modules: 3x3 convolutions (F(2x2, 3x3), and F(4x4, 3x3) for sizes in whole 4x4 blocks), their filter
+ * gradients, and row operations (sums, copies, pool gradients).
+ */
+export type WinogradPart = ForwardPart | 'gradient' | 'rows';
 
 /**
  * One module's text: the forward convolution (conv3x3), the filter gradients (filter_grad, patch_grad) or the row
@@ -131,9 +155,12 @@ export function winogradWat({
   const e = (s: string) => {
     if (emitting) L.push(s);
   };
-  const section = (of: WinogradPart | 'both') => {
-    emitting = of === 'both' || of === part;
+  const section = (...of: (WinogradPart | 'both')[]) => {
+    emitting = of.includes('both') || of.includes(part);
   };
+  // The forward modules differ in their block size and transforms only.
+  const m = part === 'forward4' ? 4 : 2;
+  const K = transformSize(m);
   e('(module');
   e(shared ? '(import "env" "memory" (memory 1 65536 shared))' : '(import "env" "memory" (memory 1))');
   // pad: copy image x [h][w][ci] into p [(h+2)][(w+2)][ci] with a zero border.
@@ -213,8 +240,12 @@ export function winogradWat({
       (br $tiles)))
   )`);
   }
-  section('forward');
-  // GEMM: M[k][t][co] = sum_ci V[k][t][ci] U[k][ci][co]; nb multiple of 4, co multiple of 8
+  section('forward4');
+  e(inputTransform43(B));
+  e(outputTransform43(B));
+  section('forward', 'forward4');
+  // GEMM: M[k][t][co] = sum_ci V[k][t][ci] U[k][ci][co] for the K transformed positions; nb multiple of 4, co
+  // multiple of 8
   e(`(func $gemm (param $v i32) (param $u i32) (param $m i32) (param $ci i32) (param $co i32) (param $nb i32)
     (local $k i32) (local $t i32) (local $cb i32) (local $ic i32) (local $vb i32) (local $ub i32) (local $mb i32)
     (local $cs i32) (local $os i32) (local $u0 v128) (local $u1 v128) (local $s v128)
@@ -223,7 +254,7 @@ export function winogradWat({
     (local.set $os (i32.mul (local.get $co) (i32.const 4)))
     (local.set $k (i32.const 0))
     (block $kdone (loop $ks
-      (br_if $kdone (i32.ge_u (local.get $k) (i32.const 16)))
+      (br_if $kdone (i32.ge_u (local.get $k) (i32.const ${K})))
       (local.set $t (i32.const 0))
       (block $tdone (loop $ts
         (br_if $tdone (i32.ge_u (local.get $t) (local.get $nb)))
@@ -252,6 +283,7 @@ export function winogradWat({
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br $ks)))
   )`);
+  section('forward');
   e(`(func $outT (param $m i32) (param $co i32) (param $nb i32) (param $bias i32) (param $relu i32) (param $y i32) (param $rowBytes i32)
     (local $t i32) (local $c i32) (local $os i32) (local $kStride i32) (local $mt i32) (local $yb i32) (local $bv v128) (local $z v128)
     ${[0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => `(local $m${i}${j} v128)`).join(' ')).join(' ')}
@@ -468,7 +500,7 @@ export function winogradWat({
       G,
       `
           (call $inTG
-            ${PATCH_ADDRESS}
+            ${patchAddress(2)}
             (local.get $prowBytes) (local.get $ci) (local.get $nb) (local.get $v))
           (call $dyT
             (i32.add (i32.add (i32.add (local.get $dy) (i32.mul (local.get $img) (local.get $dyBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $dyRow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $co)) (i32.const 4)))
@@ -519,7 +551,7 @@ export function winogradWat({
       (br $imgs)))
   )`);
   }
-  section('forward');
+  section('forward', 'forward4');
   // pad_up: the zero-bordered copy of the channel concatenation [skip, depth-to-space(up)] without either: skip
   // [h][w][cs], up [h/2][w/2][2][2][cu] (a 2x2 stride-2 transposed convolution's 1x1 result), cs and cu multiples of 4.
   e(`(func $pad_up (param $skip i32) (param $cs i32) (param $up i32) (param $h i32) (param $w i32) (param $ci i32) (param $p i32)
@@ -561,6 +593,7 @@ export function winogradWat({
       (local.set $y (i32.add (local.get $y) (i32.const 1)))
       (br $ys)))
   )`);
+  section('forward');
   // conv3x3_c1: a 3x3 'same' convolution of a one-channel image, computed directly (with one input channel the
   // Winograd transforms cost more than they save, and padding it to 4 channels quadruples the work): per output
   // pixel and 8 output channels, 9 taps x 2 vectors of multiply-adds from the raw filter g [3][3][1][co], co a
@@ -624,38 +657,42 @@ ${[0, 1, 2]
       (local.set $img (i32.add (local.get $img) (i32.const 1)))
       (br $imgs)))
   )`);
+  section('forward', 'forward4');
   // driver: with $up = 0, x [n][h][w][ci]; else x is the skip [n][h][w][cs] and up the transposed convolution's
   // [n][h/2][w/2][4 (ci - cs)], concatenated while padding (pad_up)
+  const shift = Math.log2(m);
   e(`(func (export "conv3x3") (param $x i32) (param $up i32) (param $cs i32) (param $n i32) (param $h i32) (param $w i32) (param $ci i32) (param $co i32)
       (param $u i32) (param $bias i32) (param $relu i32) (param $y i32) (param $scratch i32)
     (local $img i32) (local $p i32) (local $v i32) (local $m i32) (local $prowBytes i32) (local $ty i32) (local $tx i32)
     (local $tw i32) (local $nb i32) (local $yRow i32) (local $inBytes i32) (local $outBytes i32) (local $orow i32)
-    (local $skipBytes i32)
+    (local $skipBytes i32) (local $tmp i32)
     (local.set $skipBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $cs)) (i32.const 4)))
     (local.set $p (local.get $scratch))
     (local.set $prowBytes (i32.mul (i32.mul (i32.add (local.get $w) (i32.const 2)) (local.get $ci)) (i32.const 4)))
     (local.set $v (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 2)) (local.get $prowBytes))))
-    (local.set $m (i32.add (local.get $v) (i32.mul (i32.const ${16 * B * 4}) (local.get $ci))))
-    (local.set $tw (i32.shr_u (local.get $w) (i32.const 1)))
+    (local.set $m (i32.add (local.get $v) (i32.mul (i32.const ${K * B * 4}) (local.get $ci))))
+    (local.set $tmp (i32.add (local.get $m) (i32.mul (i32.const ${K * B * 4}) (local.get $co))))
+    (local.set $tw (i32.shr_u (local.get $w) (i32.const ${shift})))
     (local.set $inBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $ci)) (i32.const 4)))
     (local.set $orow (i32.mul (i32.mul (local.get $w) (local.get $co)) (i32.const 4)))
     (local.set $outBytes (i32.mul (local.get $h) (local.get $orow)))
     ${overBlockGroups(
       B,
       `
-          (call $inT
-            ${PATCH_ADDRESS}
-            (local.get $prowBytes) (local.get $ci) (local.get $nb) (local.get $v))
+          (call ${m === 4 ? '$inT4' : '$inT'}
+            ${patchAddress(m)}
+            (local.get $prowBytes) (local.get $ci) (local.get $nb) (local.get $v)${m === 4 ? ' (local.get $tmp)' : ''})
           (call $gemm (local.get $v) (local.get $u) (local.get $m) (local.get $ci) (local.get $co) (local.get $nb))
-          (call $outT (local.get $m) (local.get $co) (local.get $nb) (local.get $bias) (local.get $relu)
-            (i32.add (i32.add (i32.add (local.get $y) (i32.mul (local.get $img) (local.get $outBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $orow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $co)) (i32.const 4)))
-            (local.get $orow))
+          (call ${m === 4 ? '$outT4' : '$outT'} (local.get $m) (local.get $co) (local.get $nb) (local.get $bias) (local.get $relu)
+            (i32.add (i32.add (i32.add (local.get $y) (i32.mul (local.get $img) (local.get $outBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const ${m})) (local.get $orow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const ${m})) (local.get $co)) (i32.const 4)))
+            (local.get $orow)${m === 4 ? ' (local.get $tmp)' : ''})
 `,
       `(if (local.get $up)
         (then (call $pad_up (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $skipBytes))) (local.get $cs)
           (i32.add (local.get $up) (i32.mul (local.get $img) (i32.sub (local.get $inBytes) (local.get $skipBytes))))
           (local.get $h) (local.get $w) (local.get $ci) (local.get $p)))
         (else ${PAD_IMAGE}))`,
+      shift,
     )}
   )`);
   section('rows');
