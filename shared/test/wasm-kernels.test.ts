@@ -589,12 +589,14 @@ for (const arithmetic of ['fma', 'plain'] as const) {
         [2, 4, 16, 8, 1],
         [1, 6, 8, 6, 12],
         [1, 8, 16, 3, 8],
-      ];
-      // And shapes it must leave to the stock kernel: width not a multiple of 8, odd height.
-      const INELIGIBLE: [number, number, number, number, number][] = [
+        // Sizes off whole blocks, zero-padded up to them and cropped back: width no multiple of 8, odd height,
+        // both, with channel padding; a window's lower U-Net levels (232 -> 116 -> 58 -> 29); a single pixel.
         [1, 8, 12, 8, 8],
         [1, 7, 8, 8, 8],
         [2, 5, 20, 3, 1],
+        [1, 29, 29, 64, 64],
+        [2, 58, 58, 16, 8],
+        [1, 1, 1, 4, 8],
       ];
       const label = ([n, h, w, ci, co]: number[]) => `${n}x${h}x${w}, ${ci} -> ${co} channels`;
 
@@ -659,32 +661,23 @@ for (const arithmetic of ['fma', 'plain'] as const) {
         }
       });
 
-      it.each(INELIGIBLE)(
-        'leaves other shapes to the stock kernel, bit for bit: %i x %i x %i, %i -> %i',
+      it.each([
+        [1, 8, 16, 8, 8],
+        [1, 7, 12, 8, 8],
+      ])(
+        'really runs (%i x %i x %i): its rounding differs from the stock kernel in the last bits',
         async (...shape) => {
-          const ours = await on('wasm', variants(shape, 20));
+          const ours = await on('wasm', variants(shape, 30));
           restoreWasmKernels();
           try {
-            const stock = await on('wasm', variants(shape, 20));
-            expect(ours, label(shape)).toEqual(stock);
+            const stock = await on('wasm', variants(shape, 30));
+            expect(ours[0]).not.toEqual(stock[0]);
+            expect(relativeError(ours[0]!, stock[0]!)).toBeLessThanOrEqual(TOLERANCE);
           } finally {
             registerFastWasmKernels();
           }
         },
       );
-
-      it('really runs for eligible shapes: its rounding differs from the stock kernel in the last bits', async () => {
-        const shape = [1, 8, 16, 8, 8];
-        const ours = await on('wasm', variants(shape, 30));
-        restoreWasmKernels();
-        try {
-          const stock = await on('wasm', variants(shape, 30));
-          expect(ours[0]).not.toEqual(stock[0]);
-          expect(relativeError(ours[0]!, stock[0]!)).toBeLessThanOrEqual(TOLERANCE);
-        } finally {
-          registerFastWasmKernels();
-        }
-      });
 
       it('takes input gradients of 3x3 stride-1 convolutions too (the filter reversed), as on the CPU', async () => {
         const [n, h, w, ci, co] = [2, 8, 16, 16, 8];

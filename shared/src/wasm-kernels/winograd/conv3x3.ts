@@ -19,8 +19,9 @@ const filterCaches: Record<ForwardPart, WeakMap<object, Float32Array>> = {
 };
 
 /**
- * Which forward module a convolution takes: 'auto' F(4x4, 3x3) where the height is a multiple of 4 and the width
- * of 16 (whole groups of 4 blocks), F(2x2, 3x3) otherwise; 'f2' F(2x2, 3x3) always (tests, comparisons).
+ * Which forward module a convolution takes: 'auto' F(4x4, 3x3) unless rounding the size up to its whole groups
+ * costs over 20% more pixels than F(2x2, 3x3)'s (it is about 1.3x faster per pixel on the U-Net's layers);
+ * 'f2' F(2x2, 3x3) always (tests, comparisons).
  */
 export type WinogradBlocks = 'auto' | 'f2';
 let blocks: WinogradBlocks = 'auto';
@@ -29,28 +30,47 @@ export function setWinogradBlocks(choice: WinogradBlocks): void {
   blocks = choice;
 }
 
-/** The forward module for an output of h x w (the shape already passed winogradShapeOk). */
+/**
+ * The size a forward module computes for an h x w output: whole m x m blocks in whole groups of 4 along the width
+ * (the matrix products' register block). A smaller input is zero-padded up to it, which leaves the valid outputs
+ * exactly those of a 'same' convolution, and the rest are dropped.
+ */
+export function forwardSize(part: ForwardPart, h: number, w: number): [number, number] {
+  const m = part === 'forward4' ? 4 : 2;
+  return [roundUp(h, m), roundUp(w, 4 * m)];
+}
+
+/** The forward module for an output of h x w (see WinogradBlocks). */
 export function forwardPartFor(h: number, w: number): ForwardPart {
-  return blocks === 'auto' && h % 4 === 0 && w % 16 === 0 ? 'forward4' : 'forward';
+  if (blocks === 'f2') return 'forward';
+  const area = (part: ForwardPart) => forwardSize(part, h, w).reduce((a, b) => a * b);
+  return area('forward4') <= 1.2 * area('forward') ? 'forward4' : 'forward';
+}
+
+const is3x3Of = (x: readonly number[], filter: readonly number[]) =>
+  x.length === 4 && filter[0] === 3 && filter[1] === 3 && filter[2] === x[3] && x[1]! > 0 && x[2]! > 0;
+
+/**
+ * Whether the forward modules take a 3x3 convolution of this shape: any size (padded to whole blocks, see
+ * forwardSize) and any channel counts (padded with zeros to whole blocks: an RGB input's 3 channels to 4, a
+ * 1-channel output to 8).
+ */
+export function winogradForwardShapeOk(x: readonly number[], filter: readonly number[]): boolean {
+  return is3x3Of(x, filter);
 }
 
 /**
- * Whether the modules take a 3x3 convolution of this shape. Other channel counts than whole blocks are padded
- * with zeros (an RGB input's 3 channels to 4, a 1-channel output to 8); the height must be even and the width a
- * multiple of 8 (whole 2x2 output blocks in groups of 4).
+ * Whether the filter-gradient module takes a 3x3 convolution of this shape: channel counts as for the forward, the
+ * height even and the width a multiple of 8 (whole 2x2 blocks in groups of 4; it does not pad sizes).
  */
 export function winogradShapeOk(x: readonly number[], filter: readonly number[]): boolean {
-  const [, h, w, ci] = x;
-  const [fh, fw, fci] = filter;
-  return (
-    x.length === 4 && fh === 3 && fw === 3 && fci === ci && h! % 2 === 0 && w! % 8 === 0 && h! > 0 && w! > 0
-  );
+  return is3x3Of(x, filter) && x[1]! % 2 === 0 && x[2]! % 8 === 0;
 }
 
 /**
- * Whether the modules take a 3x3 convolution of the channel concatenation [skip, depthToSpace(up, 2)] in one pass:
- * skip [n, h, w, cs], up [n, h/2, w/2, 4 cu] (a 2x2 stride-2 transposed convolution's result before its
- * rearrangement), cs and cu whole input blocks (no padding on this path), and the shape rules of winogradShapeOk.
+ * Whether the forward modules take a 3x3 convolution of the channel concatenation [skip, depthToSpace(up, 2)] in
+ * one pass: skip [n, h, w, cs], up [n, h/2, w/2, 4 cu] (a 2x2 stride-2 transposed convolution's result before its
+ * rearrangement), cs and cu whole input blocks (no channel padding on this path), any size.
  */
 export function winogradSkipUpOk(
   skip: readonly number[],
@@ -67,7 +87,7 @@ export function winogradSkipUpOk(
     cu % IN_BLOCK === 0 &&
     cs! > 0 &&
     cu > 0 &&
-    winogradShapeOk([n!, h!, w!, cs! + cu], filter)
+    winogradForwardShapeOk([n!, h!, w!, cs! + cu], filter)
   );
 }
 
@@ -147,7 +167,7 @@ function transformedFilter(
 
 /**
  * y = act(conv3x3(x, filter, 'same') + bias) with act ReLU or identity, or null when this backend cannot run the
- * module (winogradFor). The caller has checked the shape (winogradShapeOk), stride 1, dilation 1, NHWC.
+ * module (winogradFor). The caller has checked the shape (winogradForwardShapeOk), stride 1, dilation 1, NHWC.
  * With `up`, the convolution's input is the channel concatenation [x, depthToSpace(up, 2)], which is never
  * materialised: the module builds it while zero-padding its copy of the input (checked by winogradSkipUpOk).
  */
@@ -171,38 +191,97 @@ export function winogradConv3x3(
   if (forward4 === null) part = 'forward';
   const conv = (forward4 ?? forward).conv3x3;
   const [ci4, co8] = [roundUp(ci, IN_BLOCK), roundUp(co, OUT_BLOCK)];
-  const pixels = n * h * w;
-  const u = transformedFilter(backend, filter, ci4, co8, part);
-  const out = backend.makeOutput([n, h, w, co], 'float32');
   const padIn = ci4 !== ci;
   const padOut = co8 !== co;
   if (up && padIn) return null;
+  // The size the module computes, and whether the input must be copied (zero-padded) and the output cropped.
+  const [H, W] = forwardSize(part, h, w);
+  const copyIn = padIn || H !== h || W !== w;
+  const copyOut = padOut || H !== h || W !== w;
+  const u = transformedFilter(backend, filter, ci4, co8, part);
+  const out = backend.makeOutput([n, h, w, co], 'float32');
+  // With up, x is the skip (cx channels) and up [n, h/2, w/2, 4 cu] is padded to [n, H/2, W/2, 4 cu].
+  const inChannels = up ? cx : ci4;
+  const upChannels = up ? up.shape[3]! : 0;
   const ws = workspace(backend, [
     u.length,
-    scratchBytes(h, w, ci4, co8, part) / 4,
-    padIn ? pixels * ci4 : 0,
-    padOut ? pixels * co8 : 0,
+    scratchBytes(H, W, ci4, co8, part) / 4,
+    copyIn ? n * H * W * inChannels : 0,
+    copyIn && up ? (n * H * W * upChannels) / 4 : 0,
+    copyOut ? n * H * W * co8 : 0,
     padOut && bias ? co8 : 0,
   ]);
-  const [uPtr, scratch, xPad, yPad, biasPad] = ws.ptrs as [number, number, number, number, number];
+  const [uPtr, scratch, xPad, upPad, yPad, biasPad] = ws.ptrs as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   try {
     const heap = ws.f32();
     heap.set(u, uPtr >> 2);
-    const xAt = padIn ? xPad : addressOf(backend, x);
-    if (padIn) copyRows(heap, addressOf(backend, x), ci, xPad, ci4, pixels);
+    let xAt = addressOf(backend, x);
+    let upAt = up ? addressOf(backend, up) : 0;
+    if (copyIn) {
+      copyImages(heap, xAt, [n, h, w, up ? cx : ci], xPad, [H, W, inChannels]);
+      xAt = xPad;
+      if (up) {
+        copyImages(heap, upAt, [n, h / 2, w / 2, upChannels], upPad, [H / 2, W / 2, upChannels]);
+        upAt = upPad;
+      }
+    }
     let biasAt = bias ? addressOf(backend, bias) : 0;
     if (bias && padOut) {
       copyRows(heap, biasAt, co, biasPad, co8, 1);
       biasAt = biasPad;
     }
-    const yAt = padOut ? yPad : addressOf(backend, out);
-    const upAt = up ? addressOf(backend, up) : 0;
-    conv(xAt, upAt, up ? cx : 0, n, h, w, ci4, co8, uPtr, biasAt, relu ? 1 : 0, yAt, scratch);
-    if (padOut) copyRows(ws.f32(), yPad, co8, addressOf(backend, out), co, pixels);
+    const yAt = copyOut ? yPad : addressOf(backend, out);
+    conv(xAt, upAt, up ? cx : 0, n, H, W, ci4, co8, uPtr, biasAt, relu ? 1 : 0, yAt, scratch);
+    if (copyOut) cropImages(ws.f32(), yPad, [n, H, W, co8], addressOf(backend, out), [h, w, co]);
   } finally {
     ws.free();
   }
   return out;
+}
+
+/**
+ * Copies n images [h][w][c] at byte `src` into the top-left corner of n zero-filled images [H][W][c2] at byte
+ * `dst` (H >= h, W >= w): rows whole where c2 = c, pixels with their first c channels and zeros after otherwise.
+ */
+function copyImages(
+  heap: Float32Array,
+  src: number,
+  [n, h, w, c]: readonly number[],
+  dst: number,
+  [H, W, c2]: readonly number[],
+): void {
+  heap.fill(0, dst / 4, dst / 4 + n! * H! * W! * c2!);
+  for (let img = 0; img < n!; img++)
+    for (let y = 0; y < h!; y++) {
+      const s = src + (img * h! + y) * w! * c! * 4;
+      const d = dst + (img * H! + y) * W! * c2! * 4;
+      if (c === c2) heap.copyWithin(d / 4, s / 4, s / 4 + w! * c!);
+      else copyRows(heap, s, c!, d, c2!, w!);
+    }
+}
+
+/** The reverse of copyImages: the top-left [h][w] pixels of n images [H][W][c], their first c2 channels. */
+function cropImages(
+  heap: Float32Array,
+  src: number,
+  [n, H, W, c]: readonly number[],
+  dst: number,
+  [h, w, c2]: readonly number[],
+): void {
+  for (let img = 0; img < n!; img++)
+    for (let y = 0; y < h!; y++) {
+      const s = src + (img * H! + y) * W! * c! * 4;
+      const d = dst + (img * h! + y) * w! * c2! * 4;
+      if (c === c2) heap.copyWithin(d / 4, s / 4, s / 4 + w! * c2!);
+      else copyRows(heap, s, c!, d, c2!, w!);
+    }
 }
 
 /**

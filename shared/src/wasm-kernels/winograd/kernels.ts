@@ -9,7 +9,7 @@ import {
   util,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { winogradConv3x3, winogradShapeOk } from './conv3x3';
+import { winogradConv3x3, winogradForwardShapeOk, winogradShapeOk } from './conv3x3';
 import { type PointwiseActivation, pointwiseConv, pointwiseOk } from './pointwise';
 
 /**
@@ -38,24 +38,27 @@ function padsOne(pad: Conv2DAttrs['pad']): boolean {
   );
 }
 
-/** Whether a float32 convolution of x by a filter of `filterShape` with these attributes is the module's. */
-export function winogradConvOk(
-  x: TensorInfo,
-  filterShape: readonly number[],
-  attrs: Pick<Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dilations'>,
-): boolean {
-  return (
-    x.dtype === 'float32' &&
-    (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
-    ones(attrs.strides) &&
-    ones(attrs.dilations) &&
-    padsOne(attrs.pad) &&
-    winogradShapeOk(x.shape, filterShape)
-  );
+type ConvAttrs = Pick<Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dilations'>;
+
+/** A float32 NHWC stride-1 'same' convolution of x. */
+const sameStrideOne = (x: TensorInfo, attrs: ConvAttrs) =>
+  x.dtype === 'float32' &&
+  (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
+  ones(attrs.strides) &&
+  ones(attrs.dilations) &&
+  padsOne(attrs.pad);
+
+/**
+ * Whether the filter gradient of a float32 convolution of x by a filter of `filterShape` with these attributes
+ * is the gradient module's (winogradShapeOk: it takes fewer sizes than the forward modules).
+ */
+export function winogradConvOk(x: TensorInfo, filterShape: readonly number[], attrs: ConvAttrs): boolean {
+  return sameStrideOne(x, attrs) && winogradShapeOk(x.shape, filterShape);
 }
 
+/** Whether the forward modules take this convolution (any size: winogradForwardShapeOk). */
 const eligible = (x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs) =>
-  filter.dtype === 'float32' && winogradConvOk(x, filter.shape, attrs);
+  filter.dtype === 'float32' && sameStrideOne(x, attrs) && winogradForwardShapeOk(x.shape, filter.shape);
 
 /** No padding, however it was written ('same' and 'valid' agree for a 1x1 stride-1 convolution). */
 function padsNone(pad: Conv2DAttrs['pad']): boolean {

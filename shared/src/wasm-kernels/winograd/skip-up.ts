@@ -36,7 +36,7 @@ export const skipUpConv3x3Config: tf.KernelConfig = {
 
 /**
  * The fused decoder step where it can run (the WASM backend with this kernel registered, one XNNPACK thread, whole
- * channel blocks, even height, width a multiple of 8), else null: the caller then rearranges, concatenates and
+ * channel blocks of 4 in the skip and the upsampling), else null: the caller then rearranges, concatenates and
  * convolves with ordinary ops.
  */
 export function skipUpConv3x3(
