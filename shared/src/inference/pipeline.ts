@@ -77,7 +77,10 @@ export class InferenceAbortedError extends Error {
   }
 }
 
-const CHANNELS = 6; // mean, meanSquare, vote, max, lo, hi
+/** Blended channels: the four statistics, then (adaptive mode) the rule's lower and upper bounds, then the contour. */
+const STATISTICS = 4; // mean, meanSquare, vote, max
+const LO = 4;
+const HI = 5;
 
 export async function inferEnsemble(
   image: Float32Array,
@@ -107,7 +110,9 @@ export async function inferEnsemble(
   // With a contour output every foreground pixel's contour shapes the instances, so the adaptive mode may only
   // settle windows (and blended pixels) that are certainly background.
   const contour = channels === 2;
-  const acc = new BlendAccumulator(plan, contour ? CHANNELS + 1 : CHANNELS, options.tiling.blend);
+  // Bounds are blended only where members may be skipped; with every member run they equal the statistic.
+  const contourChannel = adaptive ? HI + 1 : STATISTICS;
+  const acc = new BlendAccumulator(plan, contourChannel + (contour ? 1 : 0), options.tiling.blend);
   const fullEvaluations = plan.windows.length * memberCount * flips.length;
   let evaluations = 0;
   let progressDone = 0;
@@ -116,6 +121,10 @@ export async function inferEnsemble(
   const memberContour = contour
     ? Array.from({ length: memberCount }, () => new Float32Array(batchSize * tilePixels))
     : null;
+  // Where the adaptive mode drops some of a batch's tiles, the rest are packed here for the member call.
+  const packed = new Float32Array(batchSize * tilePixels);
+  const packedOut = new Float32Array(batchSize * tilePixels);
+  const packedContour = contour ? new Float32Array(batchSize * tilePixels) : null;
 
   /**
    * Member m's flip-averaged foreground for `count` tiles packed in `input`, written into `out`, and its contour
@@ -129,8 +138,11 @@ export async function inferEnsemble(
     outContour: Float32Array | null,
   ): Promise<void> => {
     const n = count * tilePixels;
-    out.fill(0);
-    outContour?.fill(0);
+    const single = flips.length === 1 && flips[0] === 'none';
+    if (!single) {
+      out.fill(0);
+      outContour?.fill(0);
+    }
     const split = channels > 1 ? [new Float32Array(n), new Float32Array(n)] : null;
     for (const flip of flips) {
       if (options.signal?.aborted) throw new InferenceAbortedError();
@@ -150,13 +162,19 @@ export async function inferEnsemble(
           ct[i] = pred[2 * i + 1]!;
         }
       }
+      evaluations += count;
+      if (single) {
+        // No augmentation: the member's output as it is (the common case, one copy instead of two passes).
+        out.set(split ? split[0]! : pred);
+        if (outContour && split) outContour.set(split[1]!);
+        continue;
+      }
       const back = flipBatch(split ? split[0]! : pred, count, th, tw, flip);
       for (let i = 0; i < n; i++) out[i]! += back[i]! / flips.length;
       if (outContour && split) {
         const ctBack = flipBatch(split[1]!, count, th, tw, flip);
         for (let i = 0; i < n; i++) outContour[i]! += ctBack[i]! / flips.length;
       }
-      evaluations += count;
     }
   };
 
@@ -165,8 +183,17 @@ export async function inferEnsemble(
     const outs = memberOut.map((o) => o.subarray(slot * tilePixels, (slot + 1) * tilePixels));
     const run = outs.slice(0, ran);
     const stats = memberStatistics(run, options.threshold, Array.from(weights.subarray(0, ran)));
-    const b = ruleBounds(rule, outs, ran, weights, options.threshold);
-    const tile = [...statisticsToChannels(stats), b.lo, b.hi];
+    const tile = statisticsToChannels(stats);
+    if (adaptive) {
+      if (ran < memberCount) {
+        const b = ruleBounds(rule, outs, ran, weights, options.threshold);
+        tile.push(b.lo, b.hi);
+      } else {
+        // Every member ran: the rule's statistic is exact, so it is both bounds.
+        const exact = rule === 'mean' ? stats.mean : rule === 'vote' ? stats.vote : stats.max;
+        tile.push(exact, exact);
+      }
+    }
     if (memberContour) {
       const mean = new Float32Array(tilePixels);
       let total = 0;
@@ -194,20 +221,36 @@ export async function inferEnsemble(
       ? windows.map(() => new RunningBounds(rule, weights, options.threshold, tilePixels))
       : null;
     for (let m = 0; m < memberCount && active.length; m++) {
-      const packed = new Float32Array(active.length * tilePixels);
+      const n = active.length * tilePixels;
+      // Every tile still active (always so without the adaptive mode): run on the batch and write in place.
+      const whole = active.length === windows.length;
+      if (!whole) {
+        active.forEach((slot, j) => {
+          packed.set(batch.subarray(slot * tilePixels, (slot + 1) * tilePixels), j * tilePixels);
+        });
+      }
+      const out = whole ? memberOut[m]!.subarray(0, n) : packedOut.subarray(0, n);
+      const outContour = contour
+        ? whole
+          ? memberContour![m]!.subarray(0, n)
+          : packedContour!.subarray(0, n)
+        : null;
+      await runMember(
+        m,
+        whole ? batch.subarray(0, n) : packed.subarray(0, n),
+        active.length,
+        out,
+        outContour,
+      );
       active.forEach((slot, j) => {
-        packed.set(batch.subarray(slot * tilePixels, (slot + 1) * tilePixels), j * tilePixels);
-      });
-      const out = new Float32Array(active.length * tilePixels);
-      const outContour = contour ? new Float32Array(active.length * tilePixels) : null;
-      await runMember(m, packed, active.length, out, outContour);
-      active.forEach((slot, j) => {
-        memberOut[m]!.set(out.subarray(j * tilePixels, (j + 1) * tilePixels), slot * tilePixels);
-        if (outContour)
-          memberContour![m]!.set(
-            outContour.subarray(j * tilePixels, (j + 1) * tilePixels),
-            slot * tilePixels,
-          );
+        if (!whole) {
+          memberOut[m]!.set(out.subarray(j * tilePixels, (j + 1) * tilePixels), slot * tilePixels);
+          if (outContour)
+            memberContour![m]!.set(
+              outContour.subarray(j * tilePixels, (j + 1) * tilePixels),
+              slot * tilePixels,
+            );
+        }
         ran[slot] = m + 1;
         if (running) running[slot]!.add(out.subarray(j * tilePixels, (j + 1) * tilePixels));
       });
@@ -236,15 +279,8 @@ export async function inferEnsemble(
 
   const refinedWindows = adaptive ? await refineUndecided() : 0;
   const blended = acc.finish();
-  const [mean, meanSquare, vote, max, lo, hi] = blended as [
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-  ];
-  const statistics = channelsToStatistics([mean, meanSquare, vote, max]);
+  const statistics = channelsToStatistics(blended.slice(0, STATISTICS));
+  const [lo, hi] = [blended[LO]!, blended[HI]!];
   if (adaptive) {
     // Keep the reported map consistent with the exact mask: clamp it into the exact bounds.
     const stat = rule === 'mean' ? statistics.mean : rule === 'vote' ? statistics.vote : statistics.max;
@@ -253,7 +289,7 @@ export async function inferEnsemble(
   return {
     plan,
     statistics,
-    contour: contour ? blended[CHANNELS]! : null,
+    contour: contour ? blended[contourChannel]! : null,
     bounds: adaptive ? { lo, hi } : null,
     evaluations,
     fullEvaluations,
@@ -263,8 +299,8 @@ export async function inferEnsemble(
   /** Second pass: re-run in full every skipped window that covers a pixel whose blended bounds straddle the cut. */
   async function refineUndecided(): Promise<number> {
     const undecided = contour
-      ? (p: number) => !(acc.peek(5, p) <= cut)
-      : (p: number) => !(acc.peek(4, p) > cut || acc.peek(5, p) <= cut);
+      ? (p: number) => !(acc.peek(HI, p) <= cut)
+      : (p: number) => !(acc.peek(LO, p) > cut || acc.peek(HI, p) <= cut);
     // Scan each skipped window's own area: O(image size), whatever the number of windows.
     const pending = plan.windows
       .map((_, w) => w)
