@@ -71,12 +71,15 @@ export class RunningBounds {
   add(output: Float32Array): void {
     const { acc, rule, threshold } = this;
     const w = this.weights[this.ran]!;
-    for (let p = 0; p < acc.length; p++) {
-      const v = output[p]!;
-      if (rule === 'mean') acc[p]! += w * v;
-      else if (rule === 'vote') acc[p]! += v > threshold ? w : 0;
-      else if (v > acc[p]!) acc[p] = v;
-    }
+    const n = acc.length;
+    // One loop per rule, so the per-pixel loop carries no rule test.
+    if (rule === 'mean') for (let p = 0; p < n; p++) acc[p]! += w * output[p]!;
+    else if (rule === 'vote') for (let p = 0; p < n; p++) acc[p]! += output[p]! > threshold ? w : 0;
+    else
+      for (let p = 0; p < n; p++) {
+        const v = output[p]!;
+        if (v > acc[p]!) acc[p] = v;
+      }
     this.ran++;
   }
 
