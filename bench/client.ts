@@ -58,8 +58,9 @@ const RUNS = Math.max(1, Number(args.runs));
 const SMALL = 64;
 /**
  * The untimed warm-up before the large runs: a whole batch of full-size windows, so the first timed run does not
- * also pay for the kernels' first calls at the window's shapes and the WASM heap's growth (it ran about 2 s slower
- * than the run after it without this).
+ * also pay for the kernels' first calls at the windows' shapes and the WASM heap's growth. Without it the first
+ * (adaptive) run took 1.9 and 2.8 s longer than the adaptive-off run after it, which does the same member work
+ * (2026-11-28, both WASM builds); with it, 0.8 s longer and 1.5 s shorter.
  */
 const WARM = 512;
 const TOKEN = 'bench-client-token';
