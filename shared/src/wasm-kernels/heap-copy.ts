@@ -41,15 +41,16 @@ export function copyRows(
     simd(src, from.stride, dst, to.stride, rows, rowBytes);
     return;
   }
-  if (rowBytes <= SHORT_ROW_BYTES && (src | dst | from.stride | to.stride | rowBytes) % 4 === 0) {
+  // Byte addresses reach 4 GiB: unsigned shifts only (a signed one turns an address above 2 GiB negative).
+  if (rowBytes <= SHORT_ROW_BYTES && ((src | dst | from.stride | to.stride | rowBytes) & 3) === 0) {
     copyShortRows(
       new Int32Array(heap.buffer),
-      src >> 2,
-      dst >> 2,
-      from.stride >> 2,
-      to.stride >> 2,
+      src >>> 2,
+      dst >>> 2,
+      from.stride >>> 2,
+      to.stride >>> 2,
       rows,
-      rowBytes >> 2,
+      rowBytes >>> 2,
     );
     return;
   }

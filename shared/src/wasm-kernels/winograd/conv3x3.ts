@@ -98,7 +98,13 @@ export function winogradSkipUpOk(
 function workspace(backend: BackendWasm, floats: readonly number[]) {
   const module = backend.wasm as unknown as EmscriptenModule;
   const total = floats.reduce((a, b) => a + b, 0);
-  const base = module._malloc(total * 4);
+  // Unsigned: above 2 GiB the pointer comes back from the i32 export negative. 0 is malloc's failure.
+  const base = module._malloc(total * 4) >>> 0;
+  if (base === 0 && total > 0)
+    throw new Error(
+      `WASM heap exhausted: ${total * 4} bytes of scratch for a 3x3 convolution could not be allocated ` +
+        '(WebAssembly memory is limited to 4 GiB)',
+    );
   let at = base;
   const ptrs = floats.map((f) => {
     const p = at;
@@ -125,8 +131,8 @@ function copyRows(
   rows: number,
 ): void {
   const keep = Math.min(from, to);
-  let s = src >> 2;
-  let d = dst >> 2;
+  let s = src >>> 2;
+  let d = dst >>> 2;
   for (let r = 0; r < rows; r++, s += from, d += to) {
     for (let c = 0; c < keep; c++) heap[d + c] = heap[s + c]!;
     for (let c = keep; c < to; c++) heap[d + c] = 0;
@@ -221,7 +227,7 @@ export function winogradConv3x3(
   ];
   try {
     const heap = ws.f32();
-    heap.set(u, uPtr >> 2);
+    heap.set(u, uPtr >>> 2);
     let xAt = addressOf(backend, x);
     let upAt = up ? addressOf(backend, up) : 0;
     if (copyIn) {
