@@ -245,7 +245,7 @@ export function winogradConv3x3(
     }
     const yAt = copyOut ? yPad : addressOf(backend, out);
     conv(xAt, upAt, up ? cx : 0, n, H, W, ci4, co8, uPtr, biasAt, relu ? 1 : 0, yAt, scratch);
-    if (copyOut) cropImages(ws.f32(), yPad, [n, H, W, co8], addressOf(backend, out), [h, w, co]);
+    if (copyOut) copyRegion(ws.f32(), yPad, [H, W, co8], addressOf(backend, out), [h, w, co], [n, h, w]);
   } finally {
     ws.free();
   }
@@ -253,41 +253,36 @@ export function winogradConv3x3(
 }
 
 /**
- * Copies n images [h][w][c] at byte `src` into the top-left corner of n zero-filled images [H][W][c2] at byte
- * `dst` (H >= h, W >= w): rows whole where c2 = c, pixels with their first c channels and zeros after otherwise.
+ * Copies the top-left h x w pixels of n images [sh][sw][sc] at byte `src` into n images [dh][dw][dc] at byte `dst`:
+ * rows whole where dc = sc, else pixels with their first min(sc, dc) channels and zeros after (copyRows).
  */
-function copyImages(
+function copyRegion(
   heap: Float32Array,
   src: number,
-  [n, h, w, c]: readonly number[],
+  [sh, sw, sc]: readonly [number, number, number],
   dst: number,
-  [H, W, c2]: readonly number[],
+  [dh, dw, dc]: readonly [number, number, number],
+  [n, h, w]: readonly [number, number, number],
 ): void {
-  heap.fill(0, dst / 4, dst / 4 + n! * H! * W! * c2!);
-  for (let img = 0; img < n!; img++)
-    for (let y = 0; y < h!; y++) {
-      const s = src + (img * h! + y) * w! * c! * 4;
-      const d = dst + (img * H! + y) * W! * c2! * 4;
-      if (c === c2) heap.copyWithin(d / 4, s / 4, s / 4 + w! * c!);
-      else copyRows(heap, s, c!, d, c2!, w!);
+  for (let img = 0; img < n; img++)
+    for (let y = 0; y < h; y++) {
+      const s = src + (img * sh + y) * sw * sc * 4;
+      const d = dst + (img * dh + y) * dw * dc * 4;
+      if (sc === dc) heap.copyWithin(d / 4, s / 4, s / 4 + w * sc);
+      else copyRows(heap, s, sc, d, dc, w);
     }
 }
 
-/** The reverse of copyImages: the top-left [h][w] pixels of n images [H][W][c], their first c2 channels. */
-function cropImages(
+/** n images [h][w][c] at byte `src` into the top-left corner of n zero-filled images [H][W][c2] at byte `dst`. */
+function copyImages(
   heap: Float32Array,
   src: number,
-  [n, H, W, c]: readonly number[],
+  [n, h, w, c]: readonly [number, number, number, number],
   dst: number,
-  [h, w, c2]: readonly number[],
+  [H, W, c2]: readonly [number, number, number],
 ): void {
-  for (let img = 0; img < n!; img++)
-    for (let y = 0; y < h!; y++) {
-      const s = src + (img * H! + y) * W! * c! * 4;
-      const d = dst + (img * h! + y) * w! * c2! * 4;
-      if (c === c2) heap.copyWithin(d / 4, s / 4, s / 4 + w! * c2!);
-      else copyRows(heap, s, c!, d, c2!, w!);
-    }
+  heap.fill(0, dst / 4, dst / 4 + n * H * W * c2);
+  copyRegion(heap, src, [h, w, c], dst, [H, W, c2], [n, h, w]);
 }
 
 /**
