@@ -597,6 +597,10 @@ for (const arithmetic of ['fma', 'plain'] as const) {
         [1, 29, 29, 64, 64],
         [2, 58, 58, 16, 8],
         [1, 1, 1, 4, 8],
+        // One input channel, computed directly 4 pixels at a time: a width off whole groups (the last group overlaps
+        // the one before it), and one under 4 (the Winograd path, padded).
+        [2, 5, 7, 1, 8],
+        [1, 3, 2, 1, 16],
       ];
       const label = ([n, h, w, ci, co]: number[]) => `${n}x${h}x${w}, ${ci} -> ${co} channels`;
 

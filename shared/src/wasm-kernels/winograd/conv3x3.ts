@@ -190,8 +190,8 @@ export function winogradConv3x3(
   const [n, h, w, cx] = x.shape as [number, number, number, number];
   const ci = up ? filter.shape[2]! : cx;
   const co = filter.shape[3]!;
-  if (ci === 1 && co % OUT_BLOCK === 0 && !up)
-    return directConv3x3C1(backend, forward.conv3x3_c1, x, filter, bias, relu);
+  const direct = ci === 1 && co % OUT_BLOCK === 0 && w >= 4 && !up ? winogradFor(backend, 'direct') : null;
+  if (direct) return directConv3x3C1(backend, direct.conv3x3_c1, x, filter, bias, relu);
   let part = forwardPartFor(h, w);
   const forward4 = part === 'forward4' ? winogradFor(backend, 'forward4') : null;
   if (forward4 === null) part = 'forward';

@@ -82,8 +82,9 @@ type Conv3x3C1Export = (
 ) => void;
 
 interface Exports {
-  forward: { conv3x3: Conv3x3Export; conv3x3_c1: Conv3x3C1Export };
+  forward: { conv3x3: Conv3x3Export };
   forward4: { conv3x3: Conv3x3Export };
+  direct: { conv3x3_c1: Conv3x3C1Export };
   gradient: { filter_grad: FilterGradExport; patch_grad: PatchGradExport };
   rows: {
     max_pool_2x2: (x: number, n: number, h: number, w: number, c: number, y: number) => void;

@@ -128,10 +128,10 @@ export function scratchBytes(
 }
 
 /**
- * The modules: 3x3 convolutions (F(2x2, 3x3), and F(4x4, 3x3) for sizes in whole 4x4 blocks), their filter
+ * The modules: 3x3 convolutions (F(2x2, 3x3) and F(4x4, 3x3), and a direct one for one input channel), their filter
  * gradients, and row operations (sums, copies, pool gradients).
  */
-export type WinogradPart = ForwardPart | 'gradient' | 'rows';
+export type WinogradPart = ForwardPart | 'direct' | 'gradient' | 'rows';
 
 /**
  * One module's text: the forward convolution (conv3x3), the filter gradients (filter_grad, patch_grad) or the row
@@ -593,70 +593,85 @@ export function winogradWat({
       (local.set $y (i32.add (local.get $y) (i32.const 1)))
       (br $ys)))
   )`);
-  section('forward');
+  section('direct');
   // conv3x3_c1: a 3x3 'same' convolution of a one-channel image, computed directly (with one input channel the
-  // Winograd transforms cost more than they save, and padding it to 4 channels quadruples the work): per output
-  // pixel and 8 output channels, 9 taps x 2 vectors of multiply-adds from the raw filter g [3][3][1][co], co a
-  // multiple of 8. The image goes through the same zero-bordered copy as the Winograd path.
-  e(`(func (export "conv3x3_c1") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $co i32)
+  // Winograd transforms cost more than they save, and padding it to 4 channels quadruples the work): per 4 output
+  // pixels of a row and 8 output channels, 9 taps x 2 filter vectors, each loaded once for the 4 pixels, and 4 x 2
+  // multiply-adds, from the raw filter g [3][3][1][co], co a multiple of 8. Needs w >= 4: a row's last group starts
+  // at w - 4 (overlapping the one before it, whose pixels it recomputes identically). The image goes through the
+  // same zero-bordered copy as the Winograd path.
+  {
+    const PX = [0, 1, 2, 3];
+    const ACC = PX.flatMap((q) => [`$a${2 * q}`, `$a${2 * q + 1}`]);
+    e(`(func (export "conv3x3_c1") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $co i32)
       (param $g i32) (param $bias i32) (param $relu i32) (param $y i32) (param $scratch i32)
-    (local $img i32) (local $row i32) (local $col i32) (local $c i32) (local $prow i32) (local $gs i32) (local $gt i32)
-    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $out i32) (local $os i32)
-    (local $s v128) (local $a0 v128) (local $a1 v128) (local $t0 v128) (local $t1 v128) (local $z v128)
+    (local $img i32) (local $row i32) (local $col i32) (local $c i32) (local $prow i32) (local $os i32) (local $gt i32)
+    (local $r i32) (local $dy i32) (local $out i32) (local $imgOut i32)
+    (local $s v128) (local $t0 v128) (local $t1 v128) (local $b0 v128) (local $b1 v128) (local $z v128)
+    ${ACC.map((a) => `(local ${a} v128)`).join(' ')}
     (local.set $prow (i32.mul (i32.add (local.get $w) (i32.const 2)) (i32.const 4)))
     (local.set $os (i32.mul (local.get $co) (i32.const 4)))
-    (local.set $gs (local.get $os))
-    (local.set $z (v128.const i32x4 0 0 0 0))
-    (local.set $out (local.get $y))
     (local.set $img (i32.const 0))
     (block $ndone (loop $imgs
       (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
       (call $pad (i32.add (local.get $x) (i32.mul (i32.mul (i32.mul (local.get $img) (local.get $h)) (local.get $w)) (i32.const 4))) (local.get $h) (local.get $w) (i32.const 1) (local.get $scratch))
+      (local.set $imgOut (i32.add (local.get $y) (i32.mul (i32.mul (i32.mul (local.get $img) (local.get $h)) (local.get $w)) (local.get $os))))
       (local.set $row (i32.const 0))
       (block $rdone (loop $rows
         (br_if $rdone (i32.ge_u (local.get $row) (local.get $h)))
         (local.set $col (i32.const 0))
         (block $cdone (loop $cols
           (br_if $cdone (i32.ge_u (local.get $col) (local.get $w)))
-          (local.set $r0 (i32.add (i32.add (local.get $scratch) (i32.mul (local.get $row) (local.get $prow))) (i32.mul (local.get $col) (i32.const 4))))
-          (local.set $r1 (i32.add (local.get $r0) (local.get $prow)))
-          (local.set $r2 (i32.add (local.get $r1) (local.get $prow)))
+          ;; the row's last group ends at its last pixel
+          (if (i32.gt_u (i32.add (local.get $col) (i32.const 4)) (local.get $w))
+            (then (local.set $col (i32.sub (local.get $w) (i32.const 4)))))
+          (local.set $out (i32.add (local.get $imgOut) (i32.mul (i32.add (i32.mul (local.get $row) (local.get $w)) (local.get $col)) (local.get $os))))
           (local.set $c (i32.const 0))
           (block $chdone (loop $chans
             (br_if $chdone (i32.ge_u (local.get $c) (local.get $os)))
             (if (local.get $bias)
               (then
-                (local.set $a0 (v128.load (i32.add (local.get $bias) (local.get $c))))
-                (local.set $a1 (v128.load offset=16 (i32.add (local.get $bias) (local.get $c)))))
-              (else (local.set $a0 (local.get $z)) (local.set $a1 (local.get $z))))
+                (local.set $b0 (v128.load (i32.add (local.get $bias) (local.get $c))))
+                (local.set $b1 (v128.load offset=16 (i32.add (local.get $bias) (local.get $c)))))
+              (else (local.set $b0 (local.get $z)) (local.set $b1 (local.get $z))))
+            ${PX.map((q) => `(local.set $a${2 * q} (local.get $b0)) (local.set $a${2 * q + 1} (local.get $b1))`).join(' ')}
             (local.set $gt (i32.add (local.get $g) (local.get $c)))
+            (local.set $r (i32.add (i32.add (local.get $scratch) (i32.mul (local.get $row) (local.get $prow))) (i32.mul (local.get $col) (i32.const 4))))
+            (local.set $dy (i32.const 0))
+            (loop $taps
 ${[0, 1, 2]
-  .flatMap((dy) =>
-    [0, 1, 2].map(
-      (dx) => `              (local.set $s (v128.load32_splat offset=${4 * dx} (local.get $r${dy})))
-              (local.set $t0 (v128.load (local.get $gt)))
+  .map(
+    (dx) => `              (local.set $t0 (v128.load (local.get $gt)))
               (local.set $t1 (v128.load offset=16 (local.get $gt)))
-              (local.set $a0 ${multiplyAdd(fma, '$a0', '$s', '$t0')})
-              (local.set $a1 ${multiplyAdd(fma, '$a1', '$s', '$t1')})
-              (local.set $gt (i32.add (local.get $gt) (local.get $gs)))`,
-    ),
+              (local.set $gt (i32.add (local.get $gt) (local.get $os)))
+${PX.map(
+  (q) => `              (local.set $s (v128.load32_splat offset=${4 * (q + dx)} (local.get $r)))
+              (local.set $a${2 * q} ${multiplyAdd(fma, `$a${2 * q}`, '$s', '$t0')})
+              (local.set $a${2 * q + 1} ${multiplyAdd(fma, `$a${2 * q + 1}`, '$s', '$t1')})`,
+).join('\n')}`,
   )
   .join('\n')}
+              (local.set $r (i32.add (local.get $r) (local.get $prow)))
+              (local.set $dy (i32.add (local.get $dy) (i32.const 1)))
+              (br_if $taps (i32.lt_u (local.get $dy) (i32.const 3))))
             (if (local.get $relu) (then
-              (local.set $a0 (f32x4.max (local.get $a0) (local.get $z)))
-              (local.set $a1 (f32x4.max (local.get $a1) (local.get $z)))))
-            (v128.store (local.get $out) (local.get $a0))
-            (v128.store offset=16 (local.get $out) (local.get $a1))
-            (local.set $out (i32.add (local.get $out) (i32.const 32)))
+              ${ACC.map((a) => `(local.set ${a} (f32x4.max (local.get ${a}) (local.get $z)))`).join(' ')}))
+            ${PX.map(
+              (
+                q,
+              ) => `(v128.store offset=${0} (i32.add (i32.add (local.get $out) (local.get $c)) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $a${2 * q}))
+            (v128.store offset=16 (i32.add (i32.add (local.get $out) (local.get $c)) (i32.mul (i32.const ${q}) (local.get $os))) (local.get $a${2 * q + 1}))`,
+            ).join('\n            ')}
             (local.set $c (i32.add (local.get $c) (i32.const 32)))
             (br $chans)))
-          (local.set $col (i32.add (local.get $col) (i32.const 1)))
+          (local.set $col (i32.add (local.get $col) (i32.const 4)))
           (br $cols)))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rows)))
       (local.set $img (i32.add (local.get $img) (i32.const 1)))
       (br $imgs)))
   )`);
+  }
   section('forward', 'forward4');
   // driver: with $up = 0, x [n][h][w][ci]; else x is the skip [n][h][w][cs] and up the transposed convolution's
   // [n][h/2][w/2][4 (ci - cs)], concatenated while padding (pad_up)
