@@ -11,8 +11,8 @@ import {
   winogradStatus,
 } from '../src/wasm-kernels';
 import { sumRows } from '../src/wasm-kernels/sum';
-import { winogradFilterGrad } from '../src/wasm-kernels/winograd/conv3x3';
-import { winogradFilter, winogradFilter43 } from '../src/wasm-kernels/winograd/filter';
+import { winogradFilter43, winogradFilterGrad } from '../src/wasm-kernels/winograd/conv3x3';
+import { winogradFilter } from '../src/wasm-kernels/winograd/filter';
 
 // Node 20 has relaxed SIMD behind this flag (on by default from Node 22): the fused multiply-add build needs it.
 setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -723,10 +723,11 @@ for (const arithmetic of ['fma', 'plain'] as const) {
         tf.dispose([x, v, before, after]);
       });
 
-      it("transforms a filter as G g G^T for F(4x4, 3x3), by the definition (Lavin & Gray's G)", () => {
-        const [ci, co] = [3, 2];
+      it("transforms a filter as G g G^T for F(4x4, 3x3) in the module, by the definition (Lavin & Gray's G)", async () => {
+        await tf.setBackend('wasm');
+        const [ci, co] = [3, 4];
         const g = randomValues([3, 3, ci, co], 61);
-        const u = winogradFilter43(g, ci, co);
+        const u = winogradFilter43(tf.backend() as BackendWasm, g, ci, co)!;
         const G = [
           [1 / 4, 0, 0],
           [-1 / 6, -1 / 6, -1 / 6],

@@ -1,6 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { winogradFilter, winogradFilter43 } from './filter';
+import { winogradFilter } from './filter';
 import { type EmscriptenModule, winogradFor } from './module';
 import { type ForwardPart, gradientScratchBytes, scratchBytes } from './wat';
 
@@ -142,33 +142,76 @@ function copyRows(
 /** A tensor's byte address on the heap. */
 const addressOf = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
 
+/** g [3, 3, ci, co] padded with zeros to [3, 3, ci4, co8] (g itself when no padding is needed). */
+function paddedFilter(g: Float32Array, [ci, co]: readonly number[], ci4: number, co8: number): Float32Array {
+  if (ci4 === ci && co8 === co) return g;
+  const padded = new Float32Array(9 * ci4 * co8);
+  for (let tap = 0; tap < 9; tap++)
+    for (let a = 0; a < ci!; a++)
+      padded.set(g.subarray((tap * ci! + a) * co!, (tap * ci! + a + 1) * co!), (tap * ci4 + a) * co8);
+  return padded;
+}
+
 /**
- * g [3, 3, ci, co] padded with zeros to [3, 3, ci4, co8], then transformed for the module (winogradFilter or
- * winogradFilter43), cached per filter.
+ * Writes the module's transformed filter (channel-padded to ci4 x co8) at byte `at` of the heap: the cached one
+ * when this filter tensor was transformed before, else F(2x2)'s computed in JS (winogradFilter) or F(4x4)'s by
+ * the module itself (filter43, using `tmp` as scratch), then cached. `gAt` is scratch for a padded filter.
  */
-function transformedFilter(
+function writeTransformedFilter(
   backend: BackendWasm,
+  ws: ReturnType<typeof workspace>,
   filter: TensorInfo,
-  ci4: number,
-  co8: number,
+  [ci4, co8]: readonly [number, number],
   part: ForwardPart,
-): Float32Array {
+  [at, gAt, tmp]: readonly [number, number, number],
+): void {
   const cache = filterCaches[part];
-  let u = cache.get(filter.dataId);
-  if (u === undefined) {
-    const [, , ci, co] = filter.shape as [number, number, number, number];
-    const g = backend.typedArrayFromHeap(filter) as Float32Array;
-    let padded = g;
-    if (ci4 !== ci || co8 !== co) {
-      padded = new Float32Array(9 * ci4 * co8);
-      for (let tap = 0; tap < 9; tap++)
-        for (let a = 0; a < ci; a++)
-          padded.set(g.subarray((tap * ci + a) * co, (tap * ci + a + 1) * co), (tap * ci4 + a) * co8);
-    }
-    u = (part === 'forward4' ? winogradFilter43 : winogradFilter)(padded, ci4, co8);
-    cache.set(filter.dataId, u);
+  const cached = cache.get(filter.dataId);
+  const floats = (part === 'forward4' ? 36 : 16) * ci4 * co8;
+  if (cached) {
+    ws.f32().set(cached, at >>> 2);
+    return;
   }
-  return u;
+  const shape = filter.shape.slice(2);
+  const g = paddedFilter(backend.typedArrayFromHeap(filter) as Float32Array, shape, ci4, co8);
+  if (part === 'forward') {
+    const u = winogradFilter(g, ci4, co8);
+    ws.f32().set(u, at >>> 2);
+    cache.set(filter.dataId, u);
+    return;
+  }
+  let from = addressOf(backend, filter);
+  if (g.length !== backend.typedArrayFromHeap(filter).length) {
+    ws.f32().set(g, gAt >>> 2);
+    from = gAt;
+  }
+  winogradFor(backend, 'forward4')!.filter43(from, ci4 * co8, at, tmp);
+  cache.set(filter.dataId, ws.f32().slice(at >>> 2, (at >>> 2) + floats));
+}
+
+/**
+ * U = G g G^T of F(4x4, 3x3) for a 3x3 filter g [3][3][ci][co] (ci x co a multiple of 4), laid out [36][ci][co]
+ * (position 6 i + j), computed by the module as the forward does (tests check it against the definition); null
+ * where the module cannot run.
+ */
+export function winogradFilter43(
+  backend: BackendWasm,
+  g: Float32Array,
+  ci: number,
+  co: number,
+): Float32Array | null {
+  const forward4 = winogradFor(backend, 'forward4');
+  if (forward4 === null) return null;
+  const pairs = ci * co;
+  const ws = workspace(backend, [9 * pairs, 36 * pairs, 72]);
+  const [gAt, uAt, tmp] = ws.ptrs as [number, number, number];
+  try {
+    ws.f32().set(g, gAt >>> 2);
+    forward4.filter43(gAt, pairs, uAt, tmp);
+    return ws.f32().slice(uAt >>> 2, (uAt >>> 2) + 36 * pairs);
+  } finally {
+    ws.free();
+  }
 }
 
 /**
@@ -204,20 +247,22 @@ export function winogradConv3x3(
   const [H, W] = forwardSize(part, h, w);
   const copyIn = padIn || H !== h || W !== w;
   const copyOut = padOut || H !== h || W !== w;
-  const u = transformedFilter(backend, filter, ci4, co8, part);
+  const fresh = !filterCaches[part].has(filter.dataId);
   const out = backend.makeOutput([n, h, w, co], 'float32');
   // With up, x is the skip (cx channels) and up [n, h/2, w/2, 4 cu] is padded to [n, H/2, W/2, 4 cu].
   const inChannels = up ? cx : ci4;
   const upChannels = up ? up.shape[3]! : 0;
   const ws = workspace(backend, [
-    u.length,
+    (part === 'forward4' ? 36 : 16) * ci4 * co8,
+    fresh ? 9 * ci4 * co8 : 0,
     scratchBytes(H, W, ci4, co8, part) / 4,
     copyIn ? n * H * W * inChannels : 0,
     copyIn && up ? (n * H * W * upChannels) / 4 : 0,
     copyOut ? n * H * W * co8 : 0,
     padOut && bias ? co8 : 0,
   ]);
-  const [uPtr, scratch, xPad, upPad, yPad, biasPad] = ws.ptrs as [
+  const [uPtr, gPtr, scratch, xPad, upPad, yPad, biasPad] = ws.ptrs as [
+    number,
     number,
     number,
     number,
@@ -226,8 +271,8 @@ export function winogradConv3x3(
     number,
   ];
   try {
+    writeTransformedFilter(backend, ws, filter, [ci4, co8], part, [uPtr, gPtr, scratch]);
     const heap = ws.f32();
-    heap.set(u, uPtr >>> 2);
     let xAt = addressOf(backend, x);
     let upAt = up ? addressOf(backend, up) : 0;
     if (copyIn) {

@@ -83,7 +83,8 @@ type Conv3x3C1Export = (
 
 interface Exports {
   forward: { conv3x3: Conv3x3Export };
-  forward4: { conv3x3: Conv3x3Export };
+  /** filter43(g, pairs, u, tmp): F(4x4, 3x3)'s filter transform (f43.ts). */
+  forward4: { conv3x3: Conv3x3Export; filter43: (g: number, pairs: number, u: number, tmp: number) => void };
   direct: { conv3x3_c1: Conv3x3C1Export };
   gradient: { filter_grad: FilterGradExport; patch_grad: PatchGradExport };
   rows: {

@@ -28,7 +28,7 @@
  * Generated as text so the unrolled transforms stay readable; scripts/build-wasm-kernels.ts assembles it.
  */
 
-import { inputTransform43, outputTransform43 } from './f43';
+import { filterTransform43, inputTransform43, outputTransform43 } from './f43';
 
 /**
  * The 4 x 8 register block both matrix products keep (the forward's M = V U and the gradient's M += V^T Y):
@@ -243,6 +243,7 @@ export function winogradWat({
   section('forward4');
   e(inputTransform43(B));
   e(outputTransform43(B));
+  e(filterTransform43());
   section('forward', 'forward4');
   // GEMM: M[k][t][co] = sum_ci V[k][t][ci] U[k][ci][co] for the K transformed positions; nb multiple of 4, co
   // multiple of 8
