@@ -138,8 +138,18 @@ if (torchPeer(DEFAULT_UNET, 1, true) !== null) {
       torchForwardMs: number;
     }[] = [];
     let t: ReturnType<typeof torchPeer> = null;
+    // A WASM abort mid-round (the paper-size net fills the 4 GiB heap to its ceiling, and TF.js's own kernels do
+    // not check their allocations) ends this net's rounds; the rounds before it and the error are kept.
+    let error: string | undefined;
     for (let r = 0; r < ROUNDS; r++) {
-      const w = await measure(config, RUNS);
+      let w: Awaited<ReturnType<typeof measure>>;
+      try {
+        w = await measure(config, RUNS);
+      } catch (e) {
+        error = `${(e as Error).name}: ${(e as Error).message.split('\n')[0]}`;
+        console.error(`${name} round ${r + 1}: failed (${error})`);
+        break;
+      }
       t = torchPeer(config, 1);
       if (!t) break;
       rounds.push({
@@ -152,11 +162,15 @@ if (torchPeer(DEFAULT_UNET, 1, true) !== null) {
         `${name} round ${r + 1}: train step ${w.trainStepMs} vs PyTorch ${Math.round(t.trainStepMs)} ms (ratio ${(w.trainStepMs / t.trainStepMs).toFixed(2)})`,
       );
     }
-    if (!t || rounds.length === 0) continue;
+    if (!t || rounds.length === 0) {
+      if (error) peers.push({ net: name, error });
+      continue;
+    }
     peers.push({
       net: name,
       torch: t.torch,
       threads: t.threads,
+      ...(error ? { error } : {}),
       rounds,
       wasmTrainStepRatio: median(rounds.map((r) => r.wasmTrainStepMs / r.torchTrainStepMs)),
       wasmForwardRatio: median(rounds.map((r) => r.wasmForwardMs / r.torchForwardMs)),

@@ -194,6 +194,39 @@ describe.each(CONV_CASES)('conv gradients, $x x $filter stride $stride pad $pad'
   });
 });
 
+describe('an exhausted WASM heap', () => {
+  // The backend's malloc returns 0 once the 4 GiB of WebAssembly memory are used up; TF.js would then hand out a
+  // tensor at address 0. Simulated here by failing the next allocation(s).
+  async function failingMalloc<T>(failures: number, f: () => T): Promise<T> {
+    await tf.setBackend('wasm');
+    const wasm = (tf.backend() as unknown as { wasm: { _malloc: (n: number) => number } }).wasm;
+    const malloc = wasm._malloc;
+    let left = failures;
+    wasm._malloc = (n: number) => (left-- > 0 ? 0 : malloc(n));
+    try {
+      return f();
+    } finally {
+      wasm._malloc = malloc;
+    }
+  }
+
+  it("is refused with a clear error by Quorum's kernels, not written over at address 0", async () => {
+    await tf.setBackend('wasm');
+    const a = tf.ones([2, 3, 4, 8]);
+    const b = tf.ones([2, 3, 4, 8]);
+    const filter = tf.ones([3, 3, 8, 8]);
+    // The output tensor's allocation fails (Concat), then the convolution's scratch (after its output's).
+    await expect(failingMalloc(1, () => tf.concat([a, b], 3))).rejects.toThrow(
+      /WASM heap exhausted: no room for a 2x3x4x16 float32 tensor/,
+    );
+    const conv = () => tf.conv2d(a as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same');
+    await expect(failingMalloc(1, conv)).rejects.toThrow(/WASM heap exhausted: no room for a 2x3x4x8/);
+    // Still usable afterwards.
+    expect(Array.from(await tf.concat([a, b], 3).data()).every((v) => v === 1)).toBe(true);
+    tf.dispose([a, b, filter]);
+  });
+});
+
 describe('copy kernels', () => {
   const shapes: [number, number, number, number][] = [
     [3, 5, 7, 4],

@@ -1,4 +1,11 @@
-import { getKernel, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
+import {
+  type DataType,
+  getKernel,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
@@ -19,4 +26,20 @@ export function callWasmKernel(
 /** Frees intermediates made inside a kernel (each holds one reference to its data). */
 export function release(backend: BackendWasm, ...infos: TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId);
+}
+
+/**
+ * backend.makeOutput, refusing an allocation that failed: the backend's malloc returns 0 once the 4 GiB of
+ * WebAssembly memory are exhausted, and TF.js would hand out a tensor at address 0, which a kernel would then write
+ * over the start of the heap with.
+ */
+export function makeOutput(backend: BackendWasm, shape: number[], dtype: DataType): TensorInfo {
+  const out = backend.makeOutput(shape, dtype);
+  if (util.sizeFromShape(shape) > 0 && backend.typedArrayFromHeap(out).byteOffset === 0) {
+    backend.disposeData(out.dataId);
+    throw new Error(
+      `WASM heap exhausted: no room for a ${shape.join('x')} ${dtype} tensor (WebAssembly memory is limited to 4 GiB)`,
+    );
+  }
+  return out;
 }

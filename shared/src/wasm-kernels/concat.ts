@@ -8,6 +8,7 @@ import {
   util,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { makeOutput } from './call';
 import { copyRows } from './heap-copy';
 
 /**
@@ -30,7 +31,7 @@ export function makeConcatConfig(original: KernelConfig): KernelConfig {
     const shapes = tensors.map((t) => t.shape);
     backend_util.assertParamsConsistent(shapes, axis);
     const outShape = backend_util.computeOutShape(shapes, axis);
-    const out = backend.makeOutput(outShape, tensors[0]!.dtype);
+    const out = makeOutput(backend, outShape, tensors[0]!.dtype);
 
     const outer = util.sizeFromShape(outShape.slice(0, axis));
     const bytes = util.bytesPerElement(out.dtype);

@@ -7,6 +7,7 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { makeOutput } from './call';
 import { isUNetPool, poolInfo } from './max-pool';
 import { winogradFor } from './winograd/module';
 
@@ -34,7 +35,7 @@ export function makeMaxPoolGradConfig(original: KernelConfig): KernelConfig {
     ) {
       return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
-    const dx = backend.makeOutput(x.shape, 'float32');
+    const dx = makeOutput(backend, x.shape, 'float32');
     // The U-Net's pools: the rows module's SIMD loop, same rule.
     const simd = isUNetPool(info) ? winogradFor(backend, 'rows')?.max_pool_grad_2x2 : undefined;
     if (simd !== undefined) {

@@ -7,6 +7,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { makeOutput } from './call';
 import { winogradFor } from './winograd/module';
 
 /**
@@ -62,7 +63,7 @@ export function makeMaxPoolConfig(original: KernelConfig): KernelConfig {
       info.outWidth === Math.floor(info.inWidth / 2);
     const pool = ok ? winogradFor(backend, 'rows')?.max_pool_2x2 : undefined;
     if (pool === undefined) return stock();
-    const y = backend.makeOutput(info.outShape, 'float32');
+    const y = makeOutput(backend, info.outShape, 'float32');
     const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
     pool(at(x), info.batchSize, info.inHeight, info.inWidth, info.inChannels, at(y));
     return y;

@@ -8,6 +8,7 @@ import {
   util,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { makeOutput } from './call';
 import { copyRows } from './heap-copy';
 
 /**
@@ -31,7 +32,7 @@ export function makeSplitVConfig(original: KernelConfig): KernelConfig {
     const outs = sizes.map((size) => {
       const shape = x.shape.slice();
       shape[axis] = size;
-      return backend.makeOutput(shape, x.dtype);
+      return makeOutput(backend, shape, x.dtype);
     });
 
     const outer = util.sizeFromShape(x.shape.slice(0, axis));

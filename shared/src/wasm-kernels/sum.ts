@@ -8,6 +8,7 @@ import {
   util,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { makeOutput } from './call';
 import { winogradFor } from './winograd/module';
 
 /**
@@ -29,7 +30,7 @@ export function makeSumConfig(original: KernelConfig): KernelConfig {
       return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     const outShape = attrs.keepDims ? backend_util.expandShapeToKeepDim([channels], axes) : [channels];
-    const out = backend.makeOutput(outShape, 'float32');
+    const out = makeOutput(backend, outShape, 'float32');
     // Read the heap only after allocating: an allocation may grow (and so replace) it.
     const values = backend.typedArrayFromHeap(x) as Float32Array;
     const simd = channels % 8 === 0 ? winogradFor(backend, 'rows')?.sum_rows : undefined;

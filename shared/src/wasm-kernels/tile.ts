@@ -7,6 +7,7 @@ import {
   util,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { makeOutput } from './call';
 
 /**
  * `Tile` for numeric tensors as memmoves inside the WASM heap. The stock kernel computes a multi-dimensional
@@ -24,7 +25,7 @@ export function makeTileConfig(original: KernelConfig): KernelConfig {
       return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     const inShape = x.shape;
     const outShape = inShape.map((size, i) => size * attrs.reps[i]!);
-    const out = backend.makeOutput(outShape, x.dtype);
+    const out = makeOutput(backend, outShape, x.dtype);
     if (util.sizeFromShape(outShape) === 0) return out;
 
     const bytes = util.bytesPerElement(x.dtype);

@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { makeOutput } from '../call';
 import { winogradFilter } from './filter';
 import { type EmscriptenModule, winogradFor } from './module';
 import { type ForwardPart, gradientScratchBytes, scratchBytes } from './wat';
@@ -248,7 +249,7 @@ export function winogradConv3x3(
   const copyIn = padIn || H !== h || W !== w;
   const copyOut = padOut || H !== h || W !== w;
   const fresh = !filterCaches[part].has(filter.dataId);
-  const out = backend.makeOutput([n, h, w, co], 'float32');
+  const out = makeOutput(backend, [n, h, w, co], 'float32');
   // With up, x is the skip (cx channels) and up [n, h/2, w/2, 4 cu] is padded to [n, H/2, W/2, 4 cu].
   const inChannels = up ? cx : ci4;
   const upChannels = up ? up.shape[3]! : 0;
@@ -344,7 +345,7 @@ function directConv3x3C1(
 ): TensorInfo {
   const [n, h, w] = x.shape as [number, number, number, number];
   const co = filter.shape[3]!;
-  const out = backend.makeOutput([n, h, w, co], 'float32');
+  const out = makeOutput(backend, [n, h, w, co], 'float32');
   const ws = workspace(backend, [(h + 2) * (w + 2)]);
   try {
     conv(
@@ -433,7 +434,7 @@ export function winogradFilterGrad(backend: BackendWasm, x: TensorInfo, dy: Tens
   if (grad === undefined) return null;
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const co = dy.shape[3]!;
-  const out = backend.makeOutput([3, 3, ci, co], 'float32');
+  const out = makeOutput(backend, [3, 3, ci, co], 'float32');
   const scratch = gradientScratchBytes(h, w, roundUp(ci, IN_BLOCK), roundUp(co, OUT_BLOCK)) / 4;
   const g = paddedGradient(backend, x, dy, out, 9, scratch);
   try {
@@ -460,7 +461,7 @@ export function patchFilterGrad(
   if (grad === undefined) return null;
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const [, oh, ow, co] = dy.shape as [number, number, number, number];
-  const out = backend.makeOutput([s, s, ci, co], 'float32');
+  const out = makeOutput(backend, [s, s, ci, co], 'float32');
   const g = paddedGradient(backend, x, dy, out, s * s, 0);
   try {
     grad(g.xAt, g.dyAt, n, h, w, g.ci4, g.co8, s, oh, ow, g.dwAt);

@@ -1,5 +1,6 @@
 import { getKernel, type TensorInfo } from '@tensorflow/tfjs';
 import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { makeOutput } from '../call';
 import { winogradFor } from './module';
 
 /**
@@ -33,7 +34,7 @@ export function pointwiseConv(
   if (rows === null || (activation === 'sigmoid' && sigmoid === undefined)) return null;
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const co = filter.shape[3]!;
-  const out = backend.makeOutput([n, h, w, co], 'float32');
+  const out = makeOutput(backend, [n, h, w, co], 'float32');
   const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
   const relu = activation === 'relu' ? 1 : 0;
   const biasAt = bias ? at(bias) : 0;
