@@ -604,7 +604,7 @@ for (const arithmetic of ['fma', 'plain'] as const) {
       // Shapes it takes (input channels a multiple of 4, output channels of 8, even height, width a multiple of 8),
       // square and not, batch 1 and 3, the U-Net's channel counts; and its building block, the filter transform.
       // Under 'auto', heights in whole 4-row blocks with widths a multiple of 16 take F(4x4, 3x3) (here 3 x 8 x 16,
-      // 1 x 8 x 16, 1 x 4 x 48 (a group of 8 blocks and one of 4), 1 x 12 x 32, 2 x 4 x 16, 1 x 8 x 16 x 3), the
+      // 1 x 8 x 16, 1 x 4 x 48 (three groups of 4 blocks), 1 x 12 x 32, 2 x 4 x 16, 1 x 8 x 16 x 3), the
       // rest F(2x2, 3x3); under 'f2' all take F(2x2, 3x3).
       const ELIGIBLE: [number, number, number, number, number][] = [
         [1, 2, 8, 4, 8],
