@@ -3,7 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { makeOutput } from '../call';
 import { winogradFilter } from './filter';
 import { type EmscriptenModule, winogradFor } from './module';
-import { type ForwardPart, gradientScratchBytes, scratchBytes } from './wat';
+import { type ForwardPart, gradientScratchBytes, scratchBytes, transformedFilterFloats } from './wat';
 
 /** Channel counts the modules take: inputs in whole vectors of 4, outputs in register blocks of 8. */
 const IN_BLOCK = 4;
@@ -168,13 +168,12 @@ function writeTransformedFilter(
 ): void {
   const cache = filterCaches[part];
   const cached = cache.get(filter.dataId);
-  const floats = (part === 'forward4' ? 36 : 16) * ci4 * co8;
   if (cached) {
     ws.f32().set(cached, at >>> 2);
     return;
   }
-  const shape = filter.shape.slice(2);
-  const g = paddedFilter(backend.typedArrayFromHeap(filter) as Float32Array, shape, ci4, co8);
+  const raw = backend.typedArrayFromHeap(filter) as Float32Array;
+  const g = paddedFilter(raw, filter.shape.slice(2), ci4, co8);
   if (part === 'forward') {
     const u = winogradFilter(g, ci4, co8);
     ws.f32().set(u, at >>> 2);
@@ -182,12 +181,12 @@ function writeTransformedFilter(
     return;
   }
   let from = addressOf(backend, filter);
-  if (g.length !== backend.typedArrayFromHeap(filter).length) {
+  if (g !== raw) {
     ws.f32().set(g, gAt >>> 2);
     from = gAt;
   }
   winogradFor(backend, 'forward4')!.filter43(from, ci4 * co8, at, tmp);
-  cache.set(filter.dataId, ws.f32().slice(at >>> 2, (at >>> 2) + floats));
+  cache.set(filter.dataId, ws.f32().slice(at >>> 2, (at >>> 2) + transformedFilterFloats(part, ci4, co8)));
 }
 
 /**
@@ -254,7 +253,7 @@ export function winogradConv3x3(
   const inChannels = up ? cx : ci4;
   const upChannels = up ? up.shape[3]! : 0;
   const ws = workspace(backend, [
-    (part === 'forward4' ? 36 : 16) * ci4 * co8,
+    transformedFilterFloats(part, ci4, co8),
     fresh ? 9 * ci4 * co8 : 0,
     scratchBytes(H, W, ci4, co8, part) / 4,
     copyIn ? n * H * W * inChannels : 0,

@@ -121,6 +121,10 @@ export type ForwardPart = keyof typeof FORWARD_BLOCK;
 /** Transformed values per block: (m + 2)^2. */
 const transformSize = (m: number) => (m + 2) * (m + 2);
 
+/** Floats of a forward module's transformed filter for ci x co channels: [(m + 2)^2][ci][co]. */
+export const transformedFilterFloats = (part: ForwardPart, ci: number, co: number) =>
+  transformSize(FORWARD_BLOCK[part]) * ci * co;
+
 /** Bytes of scratch memory a forward module's conv3x3 needs for one call (F(4x4) adds its 576-byte $tmp). */
 export function scratchBytes(
   h: number,
@@ -687,14 +691,18 @@ ${PX.map(
       (param $u i32) (param $bias i32) (param $relu i32) (param $y i32) (param $scratch i32)
     (local $img i32) (local $p i32) (local $v i32) (local $m i32) (local $prowBytes i32) (local $ty i32) (local $tx i32)
     (local $tw i32) (local $nb i32) (local $yRow i32) (local $inBytes i32) (local $outBytes i32) (local $orow i32)
-    (local $skipBytes i32) (local $tmp i32)
+    (local $skipBytes i32)${m === 4 ? ' (local $tmp i32)' : ''}
     (local.set $skipBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $cs)) (i32.const 4)))
     (local.set $p (local.get $scratch))
     (local.set $prowBytes (i32.mul (i32.mul (i32.add (local.get $w) (i32.const 2)) (local.get $ci)) (i32.const 4)))
     (local.set $v (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 2)) (local.get $prowBytes))))
     (local.set $m (i32.add (local.get $v) (i32.mul (i32.const ${K * B * 4}) (local.get $ci))))
-    (local.set $tmp (i32.add (local.get $m) (i32.mul (i32.const ${K * B * 4}) (local.get $co))))
-    (local.set $tw (i32.shr_u (local.get $w) (i32.const ${shift})))
+${
+  m === 4
+    ? `    (local.set $tmp (i32.add (local.get $m) (i32.mul (i32.const ${K * B * 4}) (local.get $co))))
+`
+    : ''
+}    (local.set $tw (i32.shr_u (local.get $w) (i32.const ${shift})))
     (local.set $inBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $ci)) (i32.const 4)))
     (local.set $orow (i32.mul (i32.mul (local.get $w) (local.get $co)) (i32.const 4)))
     (local.set $outBytes (i32.mul (local.get $h) (local.get $orow)))
