@@ -255,7 +255,7 @@ export function winogradConv3x3(
   const ws = workspace(backend, [
     transformedFilterFloats(part, ci4, co8),
     fresh ? 9 * ci4 * co8 : 0,
-    scratchBytes(H, W, ci4, co8, part) / 4,
+    scratchBytes(W, ci4, co8, part) / 4,
     copyIn ? n * H * W * inChannels : 0,
     copyIn && up ? (n * H * W * upChannels) / 4 : 0,
     copyOut ? n * H * W * co8 : 0,

@@ -66,14 +66,31 @@ const multiplyAddBlock = (fma: boolean, splatAt: (q: number) => string, x0: stri
 
 /** Copies image $img of $x into its zero-bordered copy $p (needs locals $img $inBytes, params $x $h $w $ci). */
 const PAD_IMAGE =
-  '(call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p))';
+  '(call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p) (i32.const 0) (i32.add (local.get $h) (i32.const 2)))';
 
 /**
- * The loops both drivers share: for each image ($img < $n), its zero-bordered copy in $p (`padImage`); for each row
- * of 2x2 output blocks ($ty), for each group of up to `group` blocks from block column $tx ($nb of them), `body`.
+ * The forward drivers' strip: padded rows m $ty .. m $ty + m + 1 of image $img (the m + 2 rows block row $ty's
+ * patches read) into $p, so the zero-bordered input is never written whole: the strip stays in cache between the
+ * copy and the transform (needs locals $img $inBytes $ty, params $x $h $w $ci).
+ */
+const padStrip = (m: number) =>
+  `(call $pad (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $inBytes))) (local.get $h) (local.get $w) (local.get $ci) (local.get $p) (i32.mul (local.get $ty) (i32.const ${m})) (i32.const ${m + 2}))`;
+
+/**
+ * The loops both drivers share: for each image ($img < $n), `padImage` (the gradient's whole zero-bordered copy in
+ * $p); for each row of output blocks ($ty), `padRow` (the forward's strip), then for each group of up to `group`
+ * blocks from block column $tx ($nb of them), `body`.
  * Needs locals $img $ty $tx $nb $tw $p $prowBytes $inBytes and params $x $n $h $w $ci.
  */
-function overBlockGroups(group: number, body: string, padImage = PAD_IMAGE, shift = 1): string {
+function overBlockGroups(
+  group: number,
+  body: string,
+  {
+    padImage = PAD_IMAGE,
+    padRow = '',
+    shift = 1,
+  }: { padImage?: string; padRow?: string; shift?: number } = {},
+): string {
   return `(local.set $img (i32.const 0))
     (block $ndone (loop $imgs
       (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
@@ -81,6 +98,7 @@ function overBlockGroups(group: number, body: string, padImage = PAD_IMAGE, shif
       (local.set $ty (i32.const 0))
       (block $tydone (loop $tys
         (br_if $tydone (i32.ge_u (local.get $ty) (i32.shr_u (local.get $h) (i32.const ${shift}))))
+        ${padRow}
         (local.set $tx (i32.const 0))
         (block $txdone (loop $txs
           (br_if $txdone (i32.ge_u (local.get $tx) (local.get $tw)))
@@ -93,9 +111,9 @@ function overBlockGroups(group: number, body: string, padImage = PAD_IMAGE, shif
       (br $imgs)))`;
 }
 
-/** Address in $p of the input patch of block group ($ty, $tx) of m x m output blocks: padded row m ty, column m tx. */
-const patchAddress = (m: number) =>
-  `(i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $ty) (i32.const ${m})) (local.get $prowBytes))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const ${m})) (local.get $ci)) (i32.const 4)))`;
+/** Address in the whole padded copy $p of the input patch of block group ($ty, $tx) of 2x2 output blocks. */
+const patchAddress =
+  '(i32.add (i32.add (local.get $p) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $prowBytes))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $ci)) (i32.const 4)))';
 
 /** Output blocks (2x2 pixels each) per group through the three stages; V and M hold one group. */
 export const BLOCK_TILES = 8;
@@ -126,15 +144,10 @@ export const transformedFilterFloats = (part: ForwardPart, ci: number, co: numbe
   transformSize(FORWARD_BLOCK[part]) * ci * co;
 
 /** Bytes of scratch memory a forward module's conv3x3 needs for one call (F(4x4) adds its 576-byte $tmp). */
-export function scratchBytes(
-  h: number,
-  w: number,
-  ci: number,
-  co: number,
-  part: ForwardPart = 'forward',
-): number {
+export function scratchBytes(w: number, ci: number, co: number, part: ForwardPart = 'forward'): number {
   const m = FORWARD_BLOCK[part];
-  return ((h + 2) * (w + 2) * ci + transformSize(m) * groupTiles(part) * (ci + co) + (m === 4 ? 144 : 0)) * 4;
+  // The input's zero-bordered strip (m + 2 rows), V and M of one group, F(4x4)'s $tmp.
+  return ((m + 2) * (w + 2) * ci + transformSize(m) * groupTiles(part) * (ci + co) + (m === 4 ? 144 : 0)) * 4;
 }
 
 /**
@@ -173,23 +186,26 @@ export function winogradWat({
   const K = transformSize(m);
   e('(module');
   e(shared ? '(import "env" "memory" (memory 1 65536 shared))' : '(import "env" "memory" (memory 1))');
-  // pad: copy image x [h][w][ci] into p [(h+2)][(w+2)][ci] with a zero border.
-  e(`(func $pad (param $x i32) (param $h i32) (param $w i32) (param $ci i32) (param $p i32)
-    (local $row i32) (local $rowBytes i32) (local $prow i32) (local $y i32)
-    (local.set $rowBytes (i32.mul (i32.mul (local.get $w) (local.get $ci)) (i32.const 4)))
-    (local.set $prow (i32.add (local.get $rowBytes) (i32.mul (local.get $ci) (i32.const 8))))
-    ;; top and bottom border rows
-    (memory.fill (local.get $p) (i32.const 0) (local.get $prow))
-    (memory.fill (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 1)) (local.get $prow))) (i32.const 0) (local.get $prow))
-    (local.set $y (i32.const 0))
-    (block $done (loop $rows
-      (br_if $done (i32.ge_u (local.get $y) (local.get $h)))
-      (local.set $row (i32.add (local.get $p) (i32.mul (i32.add (local.get $y) (i32.const 1)) (local.get $prow))))
-      (memory.fill (local.get $row) (i32.const 0) (i32.mul (local.get $ci) (i32.const 4)))
-      (memory.copy (i32.add (local.get $row) (i32.mul (local.get $ci) (i32.const 4))) (i32.add (local.get $x) (i32.mul (local.get $y) (local.get $rowBytes))) (local.get $rowBytes))
-      (memory.fill (i32.add (i32.add (local.get $row) (i32.mul (local.get $ci) (i32.const 4))) (local.get $rowBytes)) (i32.const 0) (i32.mul (local.get $ci) (i32.const 4)))
+  // pad: rows r0 .. r0 + rows - 1 of image x [h][w][ci]'s zero-bordered copy [(h+2)][(w+2)][ci] (padded row r is
+  // image row r - 1) into p, one after the other: the whole copy with r0 = 0, rows = h + 2.
+  e(`(func $pad (param $x i32) (param $h i32) (param $w i32) (param $ci i32) (param $p i32) (param $r0 i32) (param $rows i32)
+    (local $rowBytes i32) (local $prow i32) (local $y i32) (local $end i32) (local $cb i32)
+    (local.set $cb (i32.mul (local.get $ci) (i32.const 4)))
+    (local.set $rowBytes (i32.mul (local.get $w) (local.get $cb)))
+    (local.set $prow (i32.add (local.get $rowBytes) (i32.shl (local.get $cb) (i32.const 1))))
+    (local.set $y (i32.sub (local.get $r0) (i32.const 1)))
+    (local.set $end (i32.add (local.get $y) (local.get $rows)))
+    (block $done (loop $each
+      (br_if $done (i32.ge_s (local.get $y) (local.get $end)))
+      (if (i32.ge_u (local.get $y) (local.get $h))
+        (then (memory.fill (local.get $p) (i32.const 0) (local.get $prow)))
+        (else
+          (memory.fill (local.get $p) (i32.const 0) (local.get $cb))
+          (memory.copy (i32.add (local.get $p) (local.get $cb)) (i32.add (local.get $x) (i32.mul (local.get $y) (local.get $rowBytes))) (local.get $rowBytes))
+          (memory.fill (i32.add (i32.add (local.get $p) (local.get $cb)) (local.get $rowBytes)) (i32.const 0) (local.get $cb))))
+      (local.set $p (i32.add (local.get $p) (local.get $prow)))
       (local.set $y (i32.add (local.get $y) (i32.const 1)))
-      (br $rows)))
+      (br $each)))
   )`);
   // input transform of nb tiles starting at padded (row 2ty, col 2tx0): V[k][t][ci], for groups of `tiles` tiles
   // ($inT: the forward's BLOCK_TILES, $inTG: the filter gradient's GRADIENT_TILES)
@@ -511,7 +527,7 @@ export function winogradWat({
       G,
       `
           (call $inTG
-            ${patchAddress(2)}
+            ${patchAddress}
             (local.get $prowBytes) (local.get $ci) (local.get $nb) (local.get $v))
           (call $dyT
             (i32.add (i32.add (i32.add (local.get $dy) (i32.mul (local.get $img) (local.get $dyBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const 2)) (local.get $dyRow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const 2)) (local.get $co)) (i32.const 4)))
@@ -563,20 +579,24 @@ export function winogradWat({
   )`);
   }
   section('forward', 'forward4');
-  // pad_up: the zero-bordered copy of the channel concatenation [skip, depth-to-space(up)] without either: skip
-  // [h][w][cs], up [h/2][w/2][2][2][cu] (a 2x2 stride-2 transposed convolution's 1x1 result), cs and cu multiples of 4.
+  // pad_up: rows r0 .. r0 + rows - 1 (as $pad's) of the zero-bordered copy of the channel concatenation [skip,
+  // depth-to-space(up)] without either: skip [h][w][cs], up [h/2][w/2][2][2][cu] (a 2x2 stride-2 transposed
+  // convolution's 1x1 result), cs and cu multiples of 4.
   e(`(func $pad_up (param $skip i32) (param $cs i32) (param $up i32) (param $h i32) (param $w i32) (param $ci i32) (param $p i32)
+    (param $r0 i32) (param $rows i32)
     (local $prow i32) (local $row i32) (local $y i32) (local $x i32) (local $d i32) (local $src i32) (local $end i32)
-    (local $csB i32) (local $cuB i32) (local $upRow i32)
+    (local $csB i32) (local $cuB i32) (local $upRow i32) (local $last i32)
     (local.set $csB (i32.mul (local.get $cs) (i32.const 4)))
     (local.set $cuB (i32.sub (i32.mul (local.get $ci) (i32.const 4)) (local.get $csB)))
     (local.set $prow (i32.mul (i32.mul (i32.add (local.get $w) (i32.const 2)) (local.get $ci)) (i32.const 4)))
-    (memory.fill (local.get $p) (i32.const 0) (local.get $prow))
-    (memory.fill (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 1)) (local.get $prow))) (i32.const 0) (local.get $prow))
-    (local.set $y (i32.const 0))
+    (local.set $y (i32.sub (local.get $r0) (i32.const 1)))
+    (local.set $last (i32.add (local.get $y) (local.get $rows)))
+    (local.set $row (local.get $p))
     (block $ydone (loop $ys
-      (br_if $ydone (i32.ge_u (local.get $y) (local.get $h)))
-      (local.set $row (i32.add (local.get $p) (i32.mul (i32.add (local.get $y) (i32.const 1)) (local.get $prow))))
+      (br_if $ydone (i32.ge_s (local.get $y) (local.get $last)))
+      (block $next
+      (if (i32.ge_u (local.get $y) (local.get $h))
+        (then (memory.fill (local.get $row) (i32.const 0) (local.get $prow)) (br $next)))
       (memory.fill (local.get $row) (i32.const 0) (i32.mul (local.get $ci) (i32.const 4)))
       (memory.fill (i32.sub (i32.add (local.get $row) (local.get $prow)) (i32.mul (local.get $ci) (i32.const 4))) (i32.const 0) (i32.mul (local.get $ci) (i32.const 4)))
       ;; up row y/2, sub-row y%2: pixel x/2's 2x2 block, entry (y%2, x%2)
@@ -600,7 +620,8 @@ export function winogradWat({
           (local.set $src (i32.add (local.get $src) (i32.const 16)))
           (br_if $cpu (i32.lt_u (local.get $src) (local.get $end))))
         (local.set $x (i32.add (local.get $x) (i32.const 1)))
-        (br $xs)))
+        (br $xs))))
+      (local.set $row (i32.add (local.get $row) (local.get $prow)))
       (local.set $y (i32.add (local.get $y) (i32.const 1)))
       (br $ys)))
   )`);
@@ -625,7 +646,7 @@ export function winogradWat({
     (local.set $img (i32.const 0))
     (block $ndone (loop $imgs
       (br_if $ndone (i32.ge_u (local.get $img) (local.get $n)))
-      (call $pad (i32.add (local.get $x) (i32.mul (i32.mul (i32.mul (local.get $img) (local.get $h)) (local.get $w)) (i32.const 4))) (local.get $h) (local.get $w) (i32.const 1) (local.get $scratch))
+      (call $pad (i32.add (local.get $x) (i32.mul (i32.mul (i32.mul (local.get $img) (local.get $h)) (local.get $w)) (i32.const 4))) (local.get $h) (local.get $w) (i32.const 1) (local.get $scratch) (i32.const 0) (i32.add (local.get $h) (i32.const 2)))
       (local.set $imgOut (i32.add (local.get $y) (i32.mul (i32.mul (i32.mul (local.get $img) (local.get $h)) (local.get $w)) (local.get $os))))
       (local.set $row (i32.const 0))
       (block $rdone (loop $rows
@@ -695,7 +716,7 @@ ${PX.map(
     (local.set $skipBytes (i32.mul (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $cs)) (i32.const 4)))
     (local.set $p (local.get $scratch))
     (local.set $prowBytes (i32.mul (i32.mul (i32.add (local.get $w) (i32.const 2)) (local.get $ci)) (i32.const 4)))
-    (local.set $v (i32.add (local.get $p) (i32.mul (i32.add (local.get $h) (i32.const 2)) (local.get $prowBytes))))
+    (local.set $v (i32.add (local.get $p) (i32.mul (i32.const ${m + 2}) (local.get $prowBytes))))
     (local.set $m (i32.add (local.get $v) (i32.mul (i32.const ${K * B * 4}) (local.get $ci))))
 ${
   m === 4
@@ -710,19 +731,22 @@ ${
       B,
       `
           (call ${m === 4 ? '$inT4' : '$inT'}
-            ${patchAddress(m)}
+            (i32.add (local.get $p) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const ${m})) (local.get $ci)) (i32.const 4)))
             (local.get $prowBytes) (local.get $ci) (local.get $nb) (local.get $v)${m === 4 ? ' (local.get $tmp)' : ''})
           (call $gemm (local.get $v) (local.get $u) (local.get $m) (local.get $ci) (local.get $co) (local.get $nb))
           (call ${m === 4 ? '$outT4' : '$outT'} (local.get $m) (local.get $co) (local.get $nb) (local.get $bias) (local.get $relu)
             (i32.add (i32.add (i32.add (local.get $y) (i32.mul (local.get $img) (local.get $outBytes))) (i32.mul (i32.mul (local.get $ty) (i32.const ${m})) (local.get $orow))) (i32.mul (i32.mul (i32.mul (local.get $tx) (i32.const ${m})) (local.get $co)) (i32.const 4)))
             (local.get $orow)${m === 4 ? ' (local.get $tmp)' : ''})
 `,
-      `(if (local.get $up)
+      {
+        padImage: '',
+        padRow: `(if (local.get $up)
         (then (call $pad_up (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $skipBytes))) (local.get $cs)
           (i32.add (local.get $up) (i32.mul (local.get $img) (i32.sub (local.get $inBytes) (local.get $skipBytes))))
-          (local.get $h) (local.get $w) (local.get $ci) (local.get $p)))
-        (else ${PAD_IMAGE}))`,
-      shift,
+          (local.get $h) (local.get $w) (local.get $ci) (local.get $p) (i32.mul (local.get $ty) (i32.const ${m})) (i32.const ${m + 2})))
+        (else ${padStrip(m)}))`,
+        shift,
+      },
     )}
   )`);
   section('rows');
