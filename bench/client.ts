@@ -76,12 +76,33 @@ type BackendKey = 'wasm-isolated' | 'wasm' | 'webgpu' | 'cpu';
 interface Run {
   width: number;
   height: number;
-  ms: { decode: number; infer: number; total: number };
+  ms: { decode: number; infer: number; total: number; stages: Stages };
   evaluations: number;
   skipped?: number;
   count: number;
   backend: { name: string; detail: string; threads: number; fallbacks: string[] };
   tensors: { count: number; bytes: number };
+}
+
+/** Where a segmentation's time went (the engine's ms.stages), milliseconds. */
+interface Stages {
+  normalize: number;
+  members: number;
+  blend: number;
+  aggregate: number;
+  postprocess: number;
+}
+
+/** Per-stage medians over runs. */
+function medianStages(runs: readonly Run[]): Stages {
+  const of = (k: keyof Stages) => round(median(runs.map((r) => r.ms.stages[k])));
+  return {
+    normalize: of('normalize'),
+    members: of('members'),
+    blend: of('blend'),
+    aggregate: of('aggregate'),
+    postprocess: of('postprocess'),
+  };
 }
 
 interface BackendResult {
@@ -100,7 +121,18 @@ interface BackendResult {
     msPerMegapixelPerMember: number;
     memberTileEvaluations: number;
     /** The same image with adaptive="off": every member on every tile (same mask, by construction). */
-    withoutAdaptive: { wholeEnsembleMs: number; inferMs: number; memberTileEvaluations: number };
+    /** Medians of the exact adaptive runs: where the time went. */
+    stagesMs: Stages;
+    /**
+     * The same image with adaptive="off": every member on every tile (same mask, by construction), as many runs,
+     * alternated with the exact runs (so neither mode gets the warmer or the quieter half of the session).
+     */
+    withoutAdaptive: {
+      wholeEnsembleMs: number;
+      inferMs: number;
+      memberTileEvaluations: number;
+      stagesMs: Stages;
+    };
     /** Fraction of member-tile evaluations the exact adaptive ensemble skipped. */
     skippedFraction: number;
     objects: number;
@@ -308,17 +340,25 @@ async function main(): Promise<void> {
           let gpuPeak: number | null = null;
           console.log(`[bench:client] ${key}: warm-up on ${WARM}x${WARM}…`);
           await segmentAgain(page, `${site.url}/warm.tif`);
+          const offRuns: Run[] = [];
           for (let i = 0; i < RUNS; i++) {
-            console.log(`[bench:client] ${key}: ${SIZE}x${SIZE} 16-bit, run ${i + 1}/${RUNS}…`);
-            resetPeak([...pids.renderer, ...pids.gpu]);
-            runs.push(await segmentAgain(page, `${site.url}/large.tif`));
-            rendererPeak = Math.max(rendererPeak ?? 0, peakMiB(pids.renderer) ?? 0) || null;
-            gpuPeak = Math.max(gpuPeak ?? 0, peakMiB(pids.gpu) ?? 0) || null;
+            // Alternate which mode goes first, so a drift in the machine's load favours neither.
+            const order = i % 2 === 0 ? (['exact', 'off'] as const) : (['off', 'exact'] as const);
+            for (const adaptive of order) {
+              console.log(
+                `[bench:client] ${key}: ${SIZE}x${SIZE} 16-bit, adaptive ${adaptive}, run ${i + 1}/${RUNS}…`,
+              );
+              resetPeak([...pids.renderer, ...pids.gpu]);
+              const run = await segmentAgain(page, `${site.url}/large.tif`, adaptive);
+              (adaptive === 'exact' ? runs : offRuns).push(run);
+              rendererPeak = Math.max(rendererPeak ?? 0, peakMiB(pids.renderer) ?? 0) || null;
+              gpuPeak = Math.max(gpuPeak ?? 0, peakMiB(pids.gpu) ?? 0) || null;
+            }
           }
-          console.log(`[bench:client] ${key}: ${SIZE}x${SIZE} 16-bit, adaptive off…`);
-          const full = await segmentAgain(page, `${site.url}/large.tif`, 'off');
-          if (full.count !== runs[0]!.count)
-            throw new Error(`adaptive off found ${full.count} objects, exact ${runs[0]!.count}: not exact`);
+          const full = offRuns[0]!;
+          for (const r of offRuns)
+            if (r.count !== runs[0]!.count)
+              throw new Error(`adaptive off found ${r.count} objects, exact ${runs[0]!.count}: not exact`);
           const infer = median(runs.map((r) => r.ms.infer));
           result.large = {
             size: `${SIZE}x${SIZE} uint16`,
@@ -328,10 +368,12 @@ async function main(): Promise<void> {
             decodeMs: round(median(runs.map((r) => r.ms.decode))),
             msPerMegapixelPerMember: round(infer / ((SIZE * SIZE) / 1e6) / members),
             memberTileEvaluations: runs[0]!.evaluations,
+            stagesMs: medianStages(runs),
             withoutAdaptive: {
-              wholeEnsembleMs: round(full.ms.total),
-              inferMs: round(full.ms.infer),
+              wholeEnsembleMs: round(median(offRuns.map((r) => r.ms.total))),
+              inferMs: round(median(offRuns.map((r) => r.ms.infer))),
               memberTileEvaluations: full.evaluations,
+              stagesMs: medianStages(offRuns),
             },
             skippedFraction: round(1 - runs[0]!.evaluations / full.evaluations, 3),
             objects: runs[0]!.count,

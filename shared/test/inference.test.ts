@@ -1,14 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { aggregate } from '../src/aggregate';
+import { imageToFloat } from '../src/image';
 import {
   type EnsembleRunner,
   flipBatch,
   InferenceAbortedError,
   inferEnsemble,
+  segmentImage,
   tfEnsembleRunner,
 } from '../src/inference';
 import { buildUNet } from '../src/model';
+import { normalizePercentile } from '../src/normalize/percentile';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -384,5 +387,42 @@ describe('members with a contour output', () => {
       ]),
     ).toThrow(/output channels/);
     for (const m of [...models, mixed[1]!]) m.dispose();
+  });
+});
+
+describe('segmentImage timings', () => {
+  it('splits the time between normalisation, members, blending, aggregation and post-processing', async () => {
+    const w = 80;
+    const h = 70;
+    const data = Uint16Array.from({ length: w * h }, (_, i) => ((i * 7919) % 4001) * 10);
+    const calls: number[] = [];
+    const slow = pixelRunner([(v) => v, (v) => 1 - v], calls);
+    const predict = slow.predict.bind(slow);
+    // Each member call takes at least 5 ms of wall clock, so the members' share has a known floor.
+    slow.predict = async (...args) => {
+      const until = Date.now() + 5;
+      while (Date.now() < until);
+      return predict(...args);
+    };
+    const spec = {
+      architecture: { depth: 3, baseFilters: 4, batchNorm: false, upsampling: 'transpose', inputChannels: 1 },
+      input: { channels: 1, normalization: { kind: 'percentile', low: 1, high: 99.8, clip: true } },
+      tiling,
+      aggregation: { rule: 'mean', threshold: 0.5 },
+      postprocess: { fillHoles: true, minArea: 0 },
+    } as const;
+    const image = { width: w, height: h, channels: 1, bitDepth: 16, sampleFormat: 'uint', data } as const;
+    const started = performance.now();
+    const seg = await segmentImage(image, spec, slow, { batchSize: 2 });
+    const elapsed = performance.now() - started;
+    const t = seg.timings;
+    expect(calls.length).toBeGreaterThan(1);
+    expect(t.members).toBeGreaterThanOrEqual(5 * calls.length - 1);
+    for (const v of Object.values(t)) expect(v).toBeGreaterThanOrEqual(0);
+    const sum = t.normalize + t.members + t.blend + t.aggregate + t.postprocess;
+    expect(sum).toBeLessThanOrEqual(elapsed + 1);
+    expect(sum).toBeGreaterThan(0.9 * elapsed - 1);
+    // The normalised image the members saw comes back (the browser shows it instead of normalising twice).
+    expect(seg.normalized).toEqual(normalizePercentile(imageToFloat(image), spec.input.normalization));
   });
 });

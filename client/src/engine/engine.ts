@@ -2,10 +2,8 @@ import {
   channelIntensities,
   countPages,
   type EnsembleRunner,
-  imageToFloat,
   isQuorumInputError,
   loadMember,
-  normalizePercentile,
   type SegmentOptions as PipelineOptions,
   type Segmentation,
   type SummaryProvenance,
@@ -190,8 +188,8 @@ export class Engine implements EngineApi {
         });
         const tDone = performance.now();
         const { manifest } = this.loaded.files;
-        const raw = imageToFloat(decoded.image);
-        const display = toDisplay(normalizePercentile(raw, manifest.input.normalization));
+        // The image as the members saw it, already normalised by segmentImage.
+        const display = toDisplay(seg.normalized);
         // The adaptive ensemble's saving: member-tile evaluations it proved could not change the mask.
         const skipped = seg.fullEvaluations - seg.evaluations;
         const memory = tf.memory();
@@ -216,7 +214,12 @@ export class Engine implements EngineApi {
           ...(options.adaptive === 'exact' ? { skipped } : {}),
           backend,
           ensemble: { name: manifest.name, version: manifest.version },
-          ms: { decode: tDecoded - t0, infer: tDone - tDecoded, total: performance.now() - t0 },
+          ms: {
+            decode: tDecoded - t0,
+            infer: tDone - tDecoded,
+            total: performance.now() - t0,
+            stages: seg.timings,
+          },
           tensors: { count: memory.numTensors, bytes: memory.numBytes },
         };
         return this.last;

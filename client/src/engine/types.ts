@@ -5,6 +5,7 @@ import type {
   ChannelIntensities,
   ObjectRow,
   PixelSize,
+  SegmentTimings,
   SummaryProvenance,
 } from '@quorum/shared';
 
@@ -128,7 +129,8 @@ export interface EngineResult {
   skipped?: number;
   backend: BackendInfo;
   ensemble: { name: string; version: string };
-  ms: { decode: number; infer: number; total: number };
+  /** Wall-clock milliseconds: decoding, segmentation (`infer`, split into `stages`), and the whole call. */
+  ms: { decode: number; infer: number; total: number; stages: SegmentTimings };
   /** TF.js tensors alive after the run: flat across runs when nothing leaks. */
   tensors: { count: number; bytes: number };
 }

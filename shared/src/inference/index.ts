@@ -1,4 +1,5 @@
 export * from './bounds';
+export * from './clock';
 export * from './flips';
 export * from './pipeline';
 export * from './runner';

@@ -10,6 +10,7 @@ import type { AggregationRule, TilingSpec } from '../manifest/schema';
 import { BlendAccumulator } from '../tiling/blend';
 import { extractWindow, planTiles, type TilePlan } from '../tiling/plan';
 import { RunningBounds, ruleBounds, ruleCut } from './bounds';
+import { nowMs } from './clock';
 import { type Flip, flipBatch, TTA_FLIPS } from './flips';
 import type { EnsembleRunner } from './runner';
 
@@ -68,6 +69,8 @@ export interface EnsembleInference {
   fullEvaluations: number;
   /** Windows the adaptive mode had to re-run in full because blending left pixels undecided. */
   refinedWindows: number;
+  /** Milliseconds spent inside the members' forward passes (the rest of the call is tiling and blending). */
+  memberMs: number;
 }
 
 export class InferenceAbortedError extends Error {
@@ -116,6 +119,7 @@ export async function inferEnsemble(
   const fullEvaluations = plan.windows.length * memberCount * flips.length;
   let evaluations = 0;
   let progressDone = 0;
+  let memberMs = 0;
   const batch = new Float32Array(batchSize * tilePixels);
   const memberOut = Array.from({ length: memberCount }, () => new Float32Array(batchSize * tilePixels));
   const memberContour = contour
@@ -146,7 +150,10 @@ export async function inferEnsemble(
     const split = channels > 1 ? [new Float32Array(n), new Float32Array(n)] : null;
     for (const flip of flips) {
       if (options.signal?.aborted) throw new InferenceAbortedError();
-      const pred = await runner.predict(m, flipBatch(input, count, th, tw, flip), count, th, tw);
+      const flipped = flipBatch(input, count, th, tw, flip);
+      const started = nowMs();
+      const pred = await runner.predict(m, flipped, count, th, tw);
+      memberMs += nowMs() - started;
       if (pred.length !== n * channels) {
         throw new QuorumInputError(
           'mismatch',
@@ -294,6 +301,7 @@ export async function inferEnsemble(
     evaluations,
     fullEvaluations,
     refinedWindows,
+    memberMs,
   };
 
   /** Second pass: re-run in full every skipped window that covers a pixel whose blended bounds straddle the cut. */

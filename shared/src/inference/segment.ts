@@ -9,6 +9,7 @@ import { normalizePercentile } from '../normalize/percentile';
 import type { LabelImage32, Mask } from '../postprocess/map2d';
 import type { ObjectRow } from '../postprocess/objects';
 import { postprocess } from '../postprocess/pipeline';
+import { nowMs, type SegmentTimings } from './clock';
 import { type AdaptiveMode, type InferenceProgress, inferEnsemble } from './pipeline';
 import type { EnsembleRunner } from './runner';
 
@@ -52,6 +53,9 @@ export interface Segmentation {
   evaluations: number;
   /** Evaluations a full run would have made; the adaptive mode's saving is 1 - evaluations / fullEvaluations. */
   fullEvaluations: number;
+  /** The image as the members saw it: float, percentile-normalised over the whole image. */
+  normalized: Float32Array;
+  timings: SegmentTimings;
 }
 
 export function memberWeights(
@@ -78,8 +82,10 @@ export async function segmentImage(
     );
   }
   const { width, height } = image;
+  const t0 = nowMs();
   const raw = imageToFloat(image);
   const normalized = normalizePercentile(raw, spec.input.normalization);
+  const tNormalized = nowMs();
   const rule = options.rule ?? spec.aggregation.rule;
   const threshold = options.threshold ?? spec.aggregation.threshold;
   const weights = memberWeights(spec, runner, options.perModeWeighting ?? false);
@@ -95,7 +101,9 @@ export async function segmentImage(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
+  const tInferred = nowMs();
   const agg = aggregate(inference.statistics, rule, threshold);
+  const tAggregated = nowMs();
   const cut = rule === 'vote' ? 0.5 : threshold;
   const post = postprocess(
     { width, height, data: agg.probability },
@@ -121,5 +129,13 @@ export async function segmentImage(
     uncertainty: agg.uncertainty,
     evaluations: inference.evaluations,
     fullEvaluations: inference.fullEvaluations,
+    normalized,
+    timings: {
+      normalize: tNormalized - t0,
+      members: inference.memberMs,
+      blend: tInferred - tNormalized - inference.memberMs,
+      aggregate: tAggregated - tInferred,
+      postprocess: nowMs() - tAggregated,
+    },
   };
 }
