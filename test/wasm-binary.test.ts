@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { assembleWinograd, BINARY_TS, binarySource } from '../scripts/build-wasm-kernels';
+import {
+  assembleStatistics,
+  assembleWinograd,
+  BINARY_TS,
+  binarySource,
+  STATISTICS_BINARY_TS,
+  statisticsBinarySource,
+} from '../scripts/build-wasm-kernels';
 
 /**
  * The Winograd module ships as bytes (shared/src/wasm-kernels/winograd/binary.ts) assembled from its text (wat.ts):
@@ -15,6 +22,12 @@ describe('the Winograd module binary', () => {
   it('is up to date with wat.ts (else run: npx tsx scripts/build-wasm-kernels.ts)', async () => {
     const bytes = await assembleWinograd();
     expect(readFileSync(BINARY_TS, 'utf8')).toBe(binarySource(bytes));
+  });
+
+  it('and the member-statistics module with statistics-wat.ts, small enough to compile synchronously', async () => {
+    const bytes = await assembleStatistics();
+    expect(readFileSync(STATISTICS_BINARY_TS, 'utf8')).toBe(statisticsBinarySource(bytes));
+    expect(bytes.length).toBeLessThanOrEqual(4096);
   });
 
   it('links against a plain memory and against a shared one (the threaded build), each module', async () => {

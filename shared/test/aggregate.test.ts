@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate, binaryEntropy, memberStatistics, perModeWeights } from '../src/aggregate';
+import { setStatisticsKernel, wasmMemberStatistics } from '../src/aggregate/statistics-wasm';
 
 const f = (...v: number[]) => Float32Array.from(v);
 
@@ -49,5 +50,59 @@ describe('aggregation', () => {
       /aggregation\.weights: 2 weights for 3 members/,
     );
     expect(() => memberStatistics(members, 0.5, [0, 0, 0])).toThrow(/all weights are zero/);
+  });
+});
+
+describe('member statistics in WebAssembly', () => {
+  // A fixed pseudo-random stream, so a failure reproduces.
+  let seed = 7;
+  const rnd = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const maps = (m: number, n: number) =>
+    Array.from({ length: m }, () =>
+      // Exact 0, 1 and threshold values among the random ones: the comparisons' edge cases.
+      Float32Array.from({ length: n }, () =>
+        rnd() < 0.15 ? [0, 1, 0.5, 0.3][Math.floor(rnd() * 4)]! : rnd(),
+      ),
+    );
+
+  it('runs in this runtime and gives the JS loop’s results to the bit (any count, odd sizes, weights)', () => {
+    const probe = maps(2, 3);
+    expect(wasmMemberStatistics(probe, 0.5, Float64Array.of(0.5, 0.5), memberStatistics(probe, 0.5))).toBe(
+      true,
+    );
+    for (let trial = 0; trial < 200; trial++) {
+      const m = 1 + Math.floor(rnd() * 13);
+      const n = 1 + Math.floor(rnd() * 257);
+      const members = maps(m, n);
+      const weights = trial % 2 ? Array.from({ length: m }, () => rnd()) : undefined;
+      const threshold = [0.5, 0.3, rnd()][trial % 3]!;
+      setStatisticsKernel('js');
+      const js = memberStatistics(members, threshold, weights);
+      setStatisticsKernel('auto');
+      const fast = memberStatistics(members, threshold, weights);
+      for (const k of ['mean', 'meanSquare', 'vote', 'max'] as const) {
+        expect(Array.from(fast[k], (v) => (Object.is(v, -0) ? 'neg0' : v))).toEqual(
+          Array.from(js[k], (v) => (Object.is(v, -0) ? 'neg0' : v)),
+        );
+      }
+    }
+  });
+
+  it('grows its memory for large tiles and keeps working after it', () => {
+    const members = maps(12, 256 * 256);
+    setStatisticsKernel('js');
+    const js = memberStatistics(members, 0.5);
+    setStatisticsKernel('auto');
+    const fast = memberStatistics(members, 0.5);
+    expect(fast.mean).toEqual(js.mean);
+    expect(fast.max).toEqual(js.max);
+    const small = maps(3, 5);
+    const smallFast = memberStatistics(small, 0.5).vote;
+    setStatisticsKernel('js');
+    expect(smallFast).toEqual(memberStatistics(small, 0.5).vote);
+    setStatisticsKernel('auto');
   });
 });

@@ -1,4 +1,5 @@
 import { QuorumInputError } from '../errors';
+import { wasmMemberStatistics } from './statistics-wasm';
 
 /**
  * Per-pixel statistics of the members' probabilities. They are linear in the members' outputs, so they can be
@@ -68,6 +69,8 @@ export function memberStatistics(
     vote: new Float32Array(n),
     max: new Float32Array(n),
   };
+  // The WebAssembly module where the runtime has it (the same bits, ~15x faster); else the JS loop below.
+  if (wasmMemberStatistics(members, threshold, w, stats)) return stats;
   // Member by member into float64 sums (each pixel's sums still run in member order, rounded to float32 once):
   // plain loops over typed arrays, a quarter faster than pixel by pixel over the member list.
   if (scratch.length < 4 * n) scratch = new Float64Array(4 * n);

@@ -1,4 +1,5 @@
 import { type BackendWasm, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { decodeBase64, type WasmMemory, webAssembly } from '../../wasm/runtime';
 import { WINOGRAD_WASM_BASE64 } from './binary';
 import type { WinogradPart } from './wat';
 
@@ -30,16 +31,7 @@ export interface EmscriptenModule {
   wasmMemory?: unknown;
 }
 
-/** The part of the WebAssembly JS API used here (shared/ compiles against ES2022 alone, which does not declare it). */
-interface WasmMemory {
-  readonly buffer: ArrayBufferLike;
-}
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => WasmMemory;
-  Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+const wasm = webAssembly!;
 
 type FilterGradExport = (
   x: number,
@@ -152,24 +144,6 @@ const memories = new WeakMap<object, WasmMemory | null>();
 function backendMemory(module: EmscriptenModule): WasmMemory | null {
   const candidates = [module.wasmMemory, module.asm?.['memory'], ...Object.values(module.asm ?? {})];
   return (candidates.find((c) => c instanceof wasm.Memory) as WasmMemory | undefined) ?? null;
-}
-
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array((clean.length * 3) >> 2);
-  let bits = 0;
-  let acc = 0;
-  let o = 0;
-  for (const ch of clean) {
-    acc = (acc << 6) | alphabet.indexOf(ch);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out;
 }
 
 /**
