@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import {
-  assembleStatistics,
+  assemblePipeline,
   assembleWinograd,
   BINARY_TS,
   binarySource,
-  STATISTICS_BINARY_TS,
-  statisticsBinarySource,
+  PIPELINE_BINARY_TS,
+  pipelineBinarySource,
 } from '../scripts/build-wasm-kernels';
 
 /**
@@ -24,9 +24,9 @@ describe('the Winograd module binary', () => {
     expect(readFileSync(BINARY_TS, 'utf8')).toBe(binarySource(bytes));
   });
 
-  it('and the member-statistics module with statistics-wat.ts, small enough to compile synchronously', async () => {
-    const bytes = await assembleStatistics();
-    expect(readFileSync(STATISTICS_BINARY_TS, 'utf8')).toBe(statisticsBinarySource(bytes));
+  it('and the pipeline module with pipeline-wat.ts, small enough to compile synchronously', async () => {
+    const bytes = await assemblePipeline();
+    expect(readFileSync(PIPELINE_BINARY_TS, 'utf8')).toBe(pipelineBinarySource(bytes));
     expect(bytes.length).toBeLessThanOrEqual(4096);
   });
 

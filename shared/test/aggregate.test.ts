@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate, binaryEntropy, memberStatistics, perModeWeights } from '../src/aggregate';
-import { setStatisticsKernel, wasmMemberStatistics } from '../src/aggregate/statistics-wasm';
+import { wasmMemberStatistics } from '../src/aggregate/statistics-wasm';
+import { setPipelineKernels } from '../src/wasm/pipeline';
 
 const f = (...v: number[]) => Float32Array.from(v);
 
@@ -33,6 +34,10 @@ describe('aggregation', () => {
     expect(u.entropy[0]).toBeCloseTo(-(0.8 * Math.log2(0.8) + 0.2 * Math.log2(0.2)), 5);
     expect(binaryEntropy(0.5)).toBe(1);
     expect(binaryEntropy(0)).toBe(0);
+    // Computed on first read, then the same array; listed like plain properties (spreads and copies see them).
+    expect(u.entropy).toBe(u.entropy);
+    expect(Object.keys(u).sort()).toEqual(['disagreement', 'entropy', 'std']);
+    expect({ ...u }.disagreement).toBe(u.disagreement);
   });
 
   it('honours member weights, and per-mode grouping gives each mode an equal say', () => {
@@ -79,9 +84,9 @@ describe('member statistics in WebAssembly', () => {
       const members = maps(m, n);
       const weights = trial % 2 ? Array.from({ length: m }, () => rnd()) : undefined;
       const threshold = [0.5, 0.3, rnd()][trial % 3]!;
-      setStatisticsKernel('js');
+      setPipelineKernels('js');
       const js = memberStatistics(members, threshold, weights);
-      setStatisticsKernel('auto');
+      setPipelineKernels('auto');
       const fast = memberStatistics(members, threshold, weights);
       for (const k of ['mean', 'meanSquare', 'vote', 'max'] as const) {
         expect(Array.from(fast[k], (v) => (Object.is(v, -0) ? 'neg0' : v))).toEqual(
@@ -93,16 +98,16 @@ describe('member statistics in WebAssembly', () => {
 
   it('grows its memory for large tiles and keeps working after it', () => {
     const members = maps(12, 256 * 256);
-    setStatisticsKernel('js');
+    setPipelineKernels('js');
     const js = memberStatistics(members, 0.5);
-    setStatisticsKernel('auto');
+    setPipelineKernels('auto');
     const fast = memberStatistics(members, 0.5);
     expect(fast.mean).toEqual(js.mean);
     expect(fast.max).toEqual(js.max);
     const small = maps(3, 5);
     const smallFast = memberStatistics(small, 0.5).vote;
-    setStatisticsKernel('js');
+    setPipelineKernels('js');
     expect(smallFast).toEqual(memberStatistics(small, 0.5).vote);
-    setStatisticsKernel('auto');
+    setPipelineKernels('auto');
   });
 });

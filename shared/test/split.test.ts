@@ -8,6 +8,9 @@ import {
   type SplitSpec,
   splitTouching,
 } from '../src/postprocess';
+import { gaussianBlur } from '../src/postprocess/gaussian';
+import { wasmGaussianBlur } from '../src/postprocess/gaussian-wasm';
+import { setPipelineKernels } from '../src/wasm/pipeline';
 
 const SPEC: SplitSpec = { method: 'distance-watershed', h: 0.5, sigma: 1 };
 
@@ -219,5 +222,49 @@ describe('splitTouching by contour', () => {
     expect(() =>
       postprocess(prob, { threshold: 0.5, fillHoles: true, minArea: 0, split: CONTOURED }),
     ).toThrow(/contour/);
+  });
+});
+
+describe('the Gaussian blur in WebAssembly', () => {
+  let seed = 11;
+  const rnd = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+
+  it('gives the JS passes’ result to the bit: any size (odd, narrower or shorter than the kernel), any sigma', () => {
+    const sizes = [
+      [1, 1],
+      [2, 3],
+      [3, 2],
+      [7, 5],
+      [9, 40],
+      [64, 7],
+      [301, 123],
+    ] as const;
+    for (const [w, h] of sizes) {
+      for (const sigma of [0.5, 1, 1.5, 3]) {
+        const map = { width: w, height: h, data: Float64Array.from({ length: w * h }, () => rnd() * 9 - 1) };
+        setPipelineKernels('js');
+        const js = gaussianBlur(map, sigma).data;
+        setPipelineKernels('auto');
+        const kernel = gaussianBlur(map, sigma).data;
+        expect(Array.from(kernel)).toEqual(Array.from(js));
+      }
+    }
+  });
+
+  it('runs in this runtime, over several bands on a tall image', () => {
+    const [w, h] = [1500, 1200];
+    const map = { width: w, height: h, data: Float64Array.from({ length: w * h }, () => rnd()) };
+    const kernel = new Float64Array([0.25, 0.5, 0.25]);
+    const fast = wasmGaussianBlur(map.data, w, h, kernel, (i, n) =>
+      i < 0 ? -i - 1 : i >= n ? 2 * n - i - 1 : i,
+    );
+    expect(fast).not.toBeNull();
+    setPipelineKernels('js');
+    const js = gaussianBlur(map, 0.2).data;
+    setPipelineKernels('auto');
+    expect(gaussianBlur(map, 0.2).data).toEqual(js);
   });
 });

@@ -1,4 +1,5 @@
 import type { Float64Map } from './distance-transform';
+import { wasmGaussianBlur } from './gaussian-wasm';
 
 /**
  * Separable Gaussian blur with SciPy's defaults (`ndimage.gaussian_filter`: kernel radius round(4 sigma),
@@ -17,6 +18,9 @@ export function gaussianBlur(map: Float64Map, sigma: number): Float64Map {
     sum += v;
   }
   for (let i = 0; i < kernel.length; i++) kernel[i]! /= sum;
+  // The pipeline module where the runtime has it (the same bits, several times faster); else the JS passes.
+  const fast = wasmGaussianBlur(map.data, w, h, kernel, symmetricIndex);
+  if (fast) return { width: w, height: h, data: fast };
   const tmp = new Float64Array(w * h);
   const out = new Float64Array(w * h);
   // Rows, then columns. Only the `radius` pixels next to an edge need the reflected index: the interior reads
