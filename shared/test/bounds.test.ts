@@ -56,3 +56,32 @@ describe('RunningBounds', () => {
     },
   );
 });
+
+describe('RunningBounds, member by member', () => {
+  it('keeps a tile open while one pixel is, and settles a window as soon as its own pixels are', () => {
+    // Pixel 0 settles as foreground after member 3; pixel 1 stays open until every member has run.
+    const outs = [
+      [1, 0.5],
+      [1, 0.5],
+      [1, 0.5],
+      [0, 0.5],
+      [0, 0.5],
+    ].map((v) => Float32Array.from(v));
+    const running = new RunningBounds('mean', normalizeWeights(5), 0.5, 2);
+    const seen: boolean[] = [];
+    for (const out of outs) {
+      running.add(out);
+      seen.push(running.decided(0.5, 2, 2, 1));
+    }
+    expect(seen).toEqual([false, false, false, false, true]);
+    // Only pixel 0's window: decided from member 3 on, whatever the witness was.
+    const again = new RunningBounds('mean', normalizeWeights(5), 0.5, 2);
+    const first: boolean[] = [];
+    for (const out of outs) {
+      again.add(out);
+      again.decided(0.5, 2, 2, 1);
+      first.push(again.decided(0.5, 2, 1, 1));
+    }
+    expect(first).toEqual([false, false, true, true, true]);
+  });
+});
