@@ -34,6 +34,34 @@ export function pipelineWat(): string {
           1,
           `(local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (v128.load64_splat (i32.add (local.get $k) (i32.shl (local.get $j) (i32.const 3)))) (v128.load (i32.add (local.get $at) (i32.mul (local.get $j) ${stride}))))))`,
         )}`;
+  /**
+   * One pass of the blur: for `rows` rows of w float64 at $src (the next row `next` bytes on), out[x] = the taps'
+   * sum of the values `tapStride` bytes apart from $src + 8 x, rows of w values at $out.
+   */
+  const blurPass = (
+    name: string,
+    params: string,
+    next: string,
+    tapStride: string,
+  ) => `(func (export "${name}") ${params} (param $taps i32) (param $k i32) (param $out i32) (param $rows i32)
+    (local $r i32) (local $x i32) (local $j i32) (local $at i32) (local $acc v128) (local $bytes i32)
+    (local.set $bytes (i32.shl (local.get $w) (i32.const 3)))
+    ${loop(
+      '$r',
+      '(local.get $rows)',
+      1,
+      `${loop(
+        '$x',
+        '(local.get $bytes)',
+        16,
+        `(local.set $at (i32.add (local.get $src) (local.get $x)))
+        ${taps(tapStride)}
+        (v128.store (i32.add (local.get $out) (local.get $x)) (local.get $acc))`,
+      )}
+      (local.set $src (i32.add (local.get $src) ${next}))
+      (local.set $out (i32.add (local.get $out) (local.get $bytes)))`,
+    )}
+  )`;
   return `(module
   (memory (export "memory") 1)
   (func (export "stats") (param $src i32) (param $m i32) (param $n i32) (param $w i32) (param $out i32) (param $t f64)
@@ -66,43 +94,7 @@ export function pipelineWat(): string {
       ${store(3, '$max')}`,
     )}
   )
-  (func (export "blur_rows") (param $p i32) (param $prow i32) (param $w i32) (param $taps i32) (param $k i32) (param $out i32) (param $rows i32)
-    (local $r i32) (local $x i32) (local $j i32) (local $at i32) (local $acc v128) (local $bytes i32)
-    (local.set $bytes (i32.shl (local.get $w) (i32.const 3)))
-    ${loop(
-      '$r',
-      '(local.get $rows)',
-      1,
-      `${loop(
-        '$x',
-        '(local.get $bytes)',
-        16,
-        `(local.set $at (i32.add (local.get $p) (local.get $x)))
-        ${taps('(i32.const 8)')}
-        (v128.store (i32.add (local.get $out) (local.get $x)) (local.get $acc))`,
-      )}
-      (local.set $p (i32.add (local.get $p) (local.get $prow)))
-      (local.set $out (i32.add (local.get $out) (local.get $bytes)))`,
-    )}
-  )
-  (func (export "blur_cols") (param $t i32) (param $w i32) (param $taps i32) (param $k i32) (param $out i32) (param $rows i32)
-    (local $r i32) (local $x i32) (local $j i32) (local $at i32) (local $acc v128) (local $bytes i32)
-    (local.set $bytes (i32.shl (local.get $w) (i32.const 3)))
-    ${loop(
-      '$r',
-      '(local.get $rows)',
-      1,
-      `${loop(
-        '$x',
-        '(local.get $bytes)',
-        16,
-        `(local.set $at (i32.add (local.get $t) (local.get $x)))
-        ${taps('(local.get $bytes)')}
-        (v128.store (i32.add (local.get $out) (local.get $x)) (local.get $acc))`,
-      )}
-      (local.set $t (i32.add (local.get $t) (local.get $bytes)))
-      (local.set $out (i32.add (local.get $out) (local.get $bytes)))`,
-    )}
-  )
+  ${blurPass('blur_rows', '(param $src i32) (param $prow i32) (param $w i32)', '(local.get $prow)', '(i32.const 8)')}
+  ${blurPass('blur_cols', '(param $src i32) (param $w i32)', '(local.get $bytes)', '(local.get $bytes)')}
 )`;
 }
