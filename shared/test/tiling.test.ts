@@ -148,3 +148,50 @@ describe('blending', () => {
     }
   });
 });
+
+describe('BlendAccumulator mirrored channels', () => {
+  const plan = planTiles(150, 90, { tile: 64, halo: 8, multiple: 8 });
+  const px = plan.tileWidth * plan.tileHeight;
+  const values = (seed: number) =>
+    Float32Array.from({ length: px }, (_, i) => ((i * 7919 + seed * 104729) % 1009) / 1009);
+
+  it('blends to the same bits as a channel accumulated all along, before and after it diverges', () => {
+    for (const divergeAt of [0, 3, plan.windows.length, Number.POSITIVE_INFINITY]) {
+      const mirrored = new BlendAccumulator(plan, 3, 'gaussian', [[2, 0]]);
+      const plain = new BlendAccumulator(plan, 3, 'gaussian');
+      plan.windows.forEach((win, k) => {
+        const stat = values(k);
+        const other = values(k + 100);
+        // Until divergeAt, channel 2 gets the very array channel 0 gets; from then on its own values.
+        const mine = k >= divergeAt ? values(k + 200) : stat;
+        mirrored.add(win, [stat, other, mine]);
+        plain.add(win, [stat, other, mine]);
+        expect(mirrored.peek(2, 77)).toBe(plain.peek(2, 77));
+      });
+      // A refinement's deltas make it diverge too.
+      mirrored.adjust(plan.windows[1]!, [values(7), values(8), values(9)]);
+      plain.adjust(plan.windows[1]!, [values(7), values(8), values(9)]);
+      const [a, b] = [mirrored.finish(), plain.finish()];
+      for (let c = 0; c < 3; c++) expect(a[c]).toEqual(b[c]);
+    }
+  });
+
+  it('returns the source channel itself for a channel that mirrored it to the end, and refuses bad pairs', () => {
+    const acc = new BlendAccumulator(plan, 2, 'taper', [[1, 0]]);
+    for (const win of plan.windows) {
+      const v = values(win.x + win.y);
+      acc.add(win, [v, v]);
+    }
+    const out = acc.finish();
+    expect(out[1]).toBe(out[0]);
+    expect(() => new BlendAccumulator(plan, 2, 'taper', [[1, 1]])).toThrow(/distinct/);
+    expect(() => new BlendAccumulator(plan, 2, 'taper', [[2, 0]])).toThrow(/below 2/);
+    expect(
+      () =>
+        new BlendAccumulator(plan, 3, 'taper', [
+          [1, 0],
+          [2, 1],
+        ]),
+    ).toThrow(/mirrors another/);
+  });
+});

@@ -3,6 +3,7 @@ import {
   type MemberStatistics,
   memberStatistics,
   normalizeWeights,
+  STATISTIC_CHANNELS,
   statisticsToChannels,
 } from '../aggregate/statistics';
 import { QuorumInputError } from '../errors';
@@ -115,7 +116,19 @@ export async function inferEnsemble(
   const contour = channels === 2;
   // Bounds are blended only where members may be skipped; with every member run they equal the statistic.
   const contourChannel = adaptive ? HI + 1 : STATISTICS;
-  const acc = new BlendAccumulator(plan, contourChannel + (contour ? 1 : 0), options.tiling.blend);
+  // The bounds mirror the rule's statistic until a window skips members (on a dense image, never).
+  const ruleChannel = STATISTIC_CHANNELS.indexOf(rule === 'union' ? 'max' : rule);
+  const acc = new BlendAccumulator(
+    plan,
+    contourChannel + (contour ? 1 : 0),
+    options.tiling.blend,
+    adaptive
+      ? [
+          [LO, ruleChannel],
+          [HI, ruleChannel],
+        ]
+      : [],
+  );
   const fullEvaluations = plan.windows.length * memberCount * flips.length;
   let evaluations = 0;
   let progressDone = 0;

@@ -44,7 +44,10 @@ export function windowWeights(plan: TilePlan, kind: BlendKind): Float32Array {
  * the output size, not the number of tiles.
  */
 export class BlendAccumulator {
-  readonly sums: Float32Array[];
+  /** Per channel, its sums, or null while it mirrors another channel (see `mirror`). */
+  private readonly sums: (Float32Array | null)[];
+  /** Per channel, the channel it mirrors, or -1. */
+  private readonly mirrors: Int32Array;
   private readonly weightSum: Float32Array;
   private readonly weights: Float32Array;
 
@@ -52,9 +55,27 @@ export class BlendAccumulator {
     readonly plan: TilePlan,
     readonly channels: number,
     kind: BlendKind,
+    /**
+     * Channels that start as copies of another (`[channel, source]` pairs): as long as every window adds the same
+     * values (the same array) to both, the channel has no sums of its own and blends to the source's result; the
+     * first window that adds anything else gives it a copy of the source's sums so far, after which it accumulates
+     * as any channel. The result is the same to the bit as accumulating it all along. (The exact adaptive
+     * ensemble's bounds: equal to the statistic wherever every member ran, which on a dense image is everywhere.)
+     */
+    mirror: ReadonlyArray<readonly [number, number]> = [],
   ) {
     const n = plan.width * plan.height;
-    this.sums = Array.from({ length: channels }, () => new Float32Array(n));
+    this.mirrors = new Int32Array(channels).fill(-1);
+    for (const [c, source] of mirror) {
+      if (!(c >= 0 && c < channels && source >= 0 && source < channels && c !== source))
+        throw new RangeError(`mirror [${c}, ${source}]: channels must be distinct and below ${channels}`);
+      this.mirrors[c] = source;
+    }
+    for (const [, source] of mirror)
+      if (this.mirrors[source]! >= 0) throw new RangeError(`mirror source ${source} mirrors another channel`);
+    this.sums = Array.from({ length: channels }, (_, c) =>
+      this.mirrors[c]! >= 0 ? null : new Float32Array(n),
+    );
     this.weightSum = new Float32Array(n);
     this.weights = windowWeights(plan, kind);
   }
@@ -73,6 +94,14 @@ export class BlendAccumulator {
   }
 
   private accumulate(window: TileWindow, values: readonly Float32Array[], countWeight: boolean): void {
+    // A mirroring channel given other values than its source's gets its own copy of the sums first.
+    for (let c = 0; c < this.channels; c++) {
+      const source = this.mirrors[c]!;
+      if (source < 0) continue;
+      if (values[c] === values[source]) continue;
+      this.sums[c] = this.sums[source]!.slice();
+      this.mirrors[c] = -1;
+    }
     const { width, height, tileWidth: tw, tileHeight: th } = this.plan;
     const h = Math.min(th, height - window.y);
     const w = Math.min(tw, width - window.x);
@@ -81,6 +110,7 @@ export class BlendAccumulator {
     // the channels innermost for a 2048x2048 image's 81 windows of 6 channels).
     for (let c = -1; c < this.channels; c++) {
       if (c < 0 && !countWeight) continue;
+      if (c >= 0 && this.mirrors[c]! >= 0) continue;
       const sum = c < 0 ? this.weightSum : this.sums[c]!;
       const v = c < 0 ? null : values[c]!;
       for (let ty = 0; ty < h; ty++) {
@@ -94,7 +124,8 @@ export class BlendAccumulator {
 
   /** The blended value of one channel at one pixel so far (before `finish`). */
   peek(channel: number, index: number): number {
-    return this.sums[channel]![index]! / this.weightSum[index]!;
+    const source = this.mirrors[channel]!;
+    return this.sums[source >= 0 ? source : channel]![index]! / this.weightSum[index]!;
   }
 
   /** Divide by the summed weights in place and return the channels. Call once, after every window was added. */
@@ -102,7 +133,8 @@ export class BlendAccumulator {
     const n = this.weightSum.length;
     const inv = new Float64Array(n);
     for (let i = 0; i < n; i++) inv[i] = 1 / this.weightSum[i]!;
-    for (const sum of this.sums) for (let i = 0; i < n; i++) sum[i]! *= inv[i]!;
-    return this.sums;
+    for (const sum of this.sums) if (sum) for (let i = 0; i < n; i++) sum[i]! *= inv[i]!;
+    // A channel that mirrored its source to the end is the source's result (the same array).
+    return this.sums.map((sum, c) => sum ?? this.sums[this.mirrors[c]!]!);
   }
 }
