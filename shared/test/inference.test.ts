@@ -398,10 +398,11 @@ describe('segmentImage timings', () => {
     const calls: number[] = [];
     const slow = pixelRunner([(v) => v, (v) => 1 - v], calls);
     const predict = slow.predict.bind(slow);
-    // Each member call takes at least 5 ms of wall clock, so the members' share has a known floor.
+    // Each member call takes at least 5 ms on the clock segmentImage reads (performance.now: Date.now's whole
+    // milliseconds would allow just over 4), so the members' share has a known floor.
     slow.predict = async (...args) => {
-      const until = Date.now() + 5;
-      while (Date.now() < until);
+      const until = performance.now() + 5;
+      while (performance.now() < until);
       return predict(...args);
     };
     const spec = {
@@ -417,11 +418,11 @@ describe('segmentImage timings', () => {
     const elapsed = performance.now() - started;
     const t = seg.timings;
     expect(calls.length).toBeGreaterThan(1);
-    expect(t.members).toBeGreaterThanOrEqual(5 * calls.length - 1);
+    expect(t.members).toBeGreaterThanOrEqual(5 * calls.length - 0.01);
     for (const v of Object.values(t)) expect(v).toBeGreaterThanOrEqual(0);
     const sum = t.normalize + t.members + t.blend + t.aggregate + t.postprocess;
     expect(sum).toBeLessThanOrEqual(elapsed + 1);
-    expect(sum).toBeGreaterThan(0.9 * elapsed - 1);
+    expect(sum).toBeGreaterThan(0.8 * elapsed - 2);
     // The normalised image the members saw comes back (the browser shows it instead of normalising twice).
     expect(seg.normalized).toEqual(normalizePercentile(imageToFloat(image), spec.input.normalization));
   });
