@@ -302,9 +302,11 @@ export async function inferEnsemble(
   const statistics = channelsToStatistics(blended.slice(0, STATISTICS));
   const [lo, hi] = [blended[LO]!, blended[HI]!];
   if (adaptive) {
-    // Keep the reported map consistent with the exact mask: clamp it into the exact bounds.
-    const stat = rule === 'mean' ? statistics.mean : rule === 'vote' ? statistics.vote : statistics.max;
-    for (let p = 0; p < stat.length; p++) stat[p] = Math.min(hi[p]!, Math.max(lo[p]!, stat[p]!));
+    // Keep the reported map consistent with the exact mask: clamp it into the exact bounds (nothing to do where
+    // the bounds mirrored the statistic to the end: no window skipped a member).
+    const stat = blended[ruleChannel]!;
+    if (lo !== stat || hi !== stat)
+      for (let p = 0; p < stat.length; p++) stat[p] = Math.min(hi[p]!, Math.max(lo[p]!, stat[p]!));
   }
   return {
     plan,
