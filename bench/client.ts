@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_BATCH_SIZE, type TilingSpec, type UNetConfig } from '@quorum/shared';
+import { defaultTileBatch, planTiles, type TilingSpec, type UNetConfig } from '@quorum/shared';
 import type { Browser, Page } from 'playwright-core';
 import { defaultBatchSize } from '../client/src/engine/batch-size';
 import { ROOT, startWranglerDev } from '../edge/scripts/wrangler-dev';
@@ -56,13 +56,6 @@ const SIZE = Number(args.size);
 const RUNS = Math.max(1, Number(args.runs));
 /** Every backend is also timed on a small image: the only size the slow ones are run on. */
 const SMALL = 64;
-/**
- * The untimed warm-up before the large runs: a whole batch of full-size windows, so the first timed run does not
- * also pay for the kernels' first calls at the windows' shapes and the WASM heap's growth. Without it the first
- * (adaptive) run took 1.9 and 2.8 s longer than the adaptive-off run after it, which does the same member work
- * (2026-11-28, both WASM builds); with it, 0.8 s longer and 1.5 s shorter.
- */
-const WARM = 512;
 const TOKEN = 'bench-client-token';
 const DEFAULT_ENSEMBLE = join(ROOT, 'models/dsb2018-fluo');
 const ensembleDir =
@@ -162,8 +155,15 @@ interface PeerRows {
 function engineWasmBatchSize(
   architecture: Pick<UNetConfig, 'baseFilters'>,
   tiling: Pick<TilingSpec, 'tile'>,
+  window: number,
 ): number {
-  return defaultBatchSize('wasm', architecture, tiling) ?? DEFAULT_BATCH_SIZE;
+  return defaultBatchSize('wasm', architecture, tiling) ?? defaultTileBatch(window, window);
+}
+
+/** The window edge the pipeline plans for the large image (all its windows have it). */
+function largeWindow(manifest: { architecture: UNetConfig; tiling: TilingSpec }): number {
+  const { tile, halo } = manifest.tiling;
+  return planTiles(SIZE, SIZE, { tile, halo, multiple: 2 ** manifest.architecture.depth }).tileWidth;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -257,6 +257,14 @@ function segmentAgain(page: Page, url: string, adaptive: 'exact' | 'off' = 'exac
 async function main(): Promise<void> {
   const manifest = JSON.parse(readFileSync(join(ensembleDir, 'ensemble.json'), 'utf8'));
   const members: number = manifest.members.length;
+  const window = largeWindow(manifest);
+  /**
+   * The untimed warm-up before the large runs: an image of exactly one of the large image's windows, so the first
+   * timed run does not also pay for the kernels' first calls at the windows' shape and the WASM heap's growth.
+   * Without a warm-up the first (adaptive) run took 1.9 and 2.8 s longer than the adaptive-off run after it, which
+   * does the same member work (2026-11-28, both WASM builds); with one, 0.8 s longer and 1.5 s shorter.
+   */
+  const warm = window;
   console.log(
     `[bench:client] ensemble ${manifest.name}@${manifest.version} (${members} members) from ${ensembleDir}`,
   );
@@ -276,7 +284,7 @@ async function main(): Promise<void> {
       body: '<!doctype html><meta charset="utf-8"><title>bench</title><body></body>',
     },
     '/small.tif': { type: 'image/tiff', body: nucleiTiff16(SMALL, SMALL, 3) },
-    '/warm.tif': { type: 'image/tiff', body: nucleiTiff16(WARM, WARM, 5) },
+    '/warm.tif': { type: 'image/tiff', body: nucleiTiff16(warm, warm, 5) },
     '/large.tif': { type: 'image/tiff', body: nucleiTiff16(SIZE, SIZE, 4) },
   };
   const site = await startHostSite(images);
@@ -338,7 +346,7 @@ async function main(): Promise<void> {
           const runs: Run[] = [];
           let rendererPeak: number | null = null;
           let gpuPeak: number | null = null;
-          console.log(`[bench:client] ${key}: warm-up on ${WARM}x${WARM}…`);
+          console.log(`[bench:client] ${key}: warm-up on ${warm}x${warm}…`);
           await segmentAgain(page, `${site.url}/warm.tif`);
           const offRuns: Run[] = [];
           for (let i = 0; i < RUNS; i++) {
@@ -403,17 +411,16 @@ async function main(): Promise<void> {
         console.log(`[bench:client] peer: ${JSON.stringify(row)}`);
         return row;
       };
-      // The engine runs each member on windows of tiling.tile px (on the default 2048x2048 image every window is
-      // a full tile), batchSize tiles per call (fewer in a pass where the adaptive mode dropped some).
-      const tile: number = manifest.tiling.tile;
-      const batch = engineWasmBatchSize(manifest.architecture, manifest.tiling);
+      // The engine runs each member on the large image's windows, batchSize windows per call (fewer in a pass
+      // where the adaptive mode dropped some).
+      const batch = engineWasmBatchSize(manifest.architecture, manifest.tiling, window);
       const engine = await peerRow(
-        `engine configuration: ${tile}x${tile} tiles, batch ${batch}`,
-        tile,
+        `engine configuration: ${window}x${window} windows, batch ${batch}`,
+        window,
         batch,
       );
       peer = { engine };
-      if ((tile !== 512 || batch !== 1) && !('skipped' in engine)) {
+      if ((window !== 512 || batch !== 1) && !('skipped' in engine)) {
         peer.size512Batch1 = await peerRow('continuity with earlier runs: 512x512, batch 1', 512, 1);
       }
       await browser.close();

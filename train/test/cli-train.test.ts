@@ -87,6 +87,34 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     expect((await run(['train', '--data', data, '--out', out, ...TINY, '--name', 'tiny'])).code).toBe(0);
     expect(readFileSync(join(out, 'ensemble.json'), 'utf8')).toBe(before);
 
+    // --export-tile re-exports the same members with larger windows: nothing retrains, the members keep what they
+    // were validated with (--tile), and the manifest and the saved config carry the new tile.
+    const records = () =>
+      manifest.members.map((m) => readFileSync(join(out, 'checkpoints', m.id, 'member.json'), 'utf8'));
+    const recordsBefore = records();
+    const wide = await run([
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      ...TINY,
+      '--name',
+      'tiny',
+      '--export-tile',
+      '128',
+    ]);
+    expect(wide.code).toBe(0);
+    expect(wide.out.join('\n')).not.toMatch(/: done/);
+    expect(records()).toEqual(recordsBefore);
+    const wideManifest = parseManifest(readFileSync(join(out, 'ensemble.json'), 'utf8'));
+    expect(wideManifest.tiling).toEqual({ ...manifest.tiling, tile: 128 });
+    expect(manifest.tiling.tile).toBe(64);
+    expect(JSON.parse(readFileSync(join(out, 'train-config.json'), 'utf8'))).toMatchObject({
+      tiling: { tile: 64 },
+      exportTile: 128,
+    });
+
     const segOut = tmp('quorum-seg-');
     const image = join(data, 'images', readdirSync(join(data, 'images'))[0]!);
     const seg = await run(['segment', '--ensemble', out, image, '--out', segOut, '--backend', 'wasm']);
@@ -232,10 +260,13 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
       'merged',
       '--backend',
       'wasm',
+      '--export-tile',
+      '96',
     ]);
     expect(merged.code).toBe(0);
     const manifest = parseManifest(readFileSync(join(root, 'all', 'ensemble.json'), 'utf8'));
     expect(manifest.name).toBe('merged');
+    expect(manifest.tiling.tile).toBe(96);
     expect(manifest.members).toHaveLength(4);
     expect(merged.out.join('\n')).toMatch(/Objects: .*chosen on out-of-fold ensemble predictions/);
     // A part trained with other options is refused.
@@ -400,6 +431,14 @@ describe('quorum CLI errors: exit 2 and one line naming the problem', () => {
     [
       ['train', '--data', 'DATA', '--out', 'OUT', '--patch', '30', '--depth', '2'],
       /--patch: 30 must be a multiple of 2\^depth = 4/,
+    ],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--depth', '2', '--export-tile', '66'],
+      /--export-tile: 66 must be a multiple of 2\^depth = 4/,
+    ],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--halo', '16', '--export-tile', '32'],
+      /--export-tile: must be an integer in 33\.\.2048/,
     ],
     [['train', '--data', 'DATA', '--out', 'OUT', '--bogus'], /Unknown option '--bogus'/],
     [['train', '--data', 'DATA', '--out', 'OUT', '--touch-gap', '4'], /--touch-gap: 4 must be odd/],

@@ -30,8 +30,18 @@ import type { EnsembleRunner } from './runner';
  */
 export type AdaptiveMode = 'off' | 'exact';
 
-/** Tiles per member call when the caller sets none (the browser engine's WASM path, the CLI). */
-export const DEFAULT_BATCH_SIZE = 4;
+/**
+ * Pixels per member call when the caller sets no batch size (the browser engine's WASM path, the CLI): four tiles
+ * of 256 px, or one window of up to 512 px. On WASM and CPU a member's time is its arithmetic per pixel whatever
+ * the batch (4 x 256 px and 1 x 704 px cost the same per pixel, measured), so the budget only bounds the memory of
+ * a call: its activations and the ensemble's per-member output buffers grow with the pixels batched.
+ */
+export const DEFAULT_BATCH_PIXELS = 4 * 256 * 256;
+
+/** Windows per member call for windows of this size when the caller sets none: at least one. */
+export function defaultTileBatch(tileWidth: number, tileHeight: number): number {
+  return Math.max(1, Math.floor(DEFAULT_BATCH_PIXELS / (tileWidth * tileHeight)));
+}
 
 export interface EnsembleInferenceOptions {
   tiling: TilingSpec;
@@ -41,7 +51,7 @@ export interface EnsembleInferenceOptions {
   /** Member weights in runner order; equal when absent. */
   weights?: readonly number[];
   tta?: boolean;
-  /** Tiles per member call. */
+  /** Tiles per member call (default: as many as fit DEFAULT_BATCH_PIXELS, at least one). */
   batchSize?: number;
   adaptive?: AdaptiveMode;
   /** The rule whose mask the adaptive mode must keep exact (default 'mean'). */
@@ -103,7 +113,7 @@ export async function inferEnsemble(
   });
   const { tileWidth: tw, tileHeight: th } = plan;
   const tilePixels = tw * th;
-  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
+  const batchSize = Math.max(1, options.batchSize ?? defaultTileBatch(tw, th));
   const flips: readonly Flip[] = options.tta ? TTA_FLIPS : ['none'];
   const memberCount = runner.members.length;
   const weights = normalizeWeights(memberCount, options.weights);

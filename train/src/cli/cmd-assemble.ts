@@ -1,6 +1,6 @@
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { QuorumInputError } from '@quorum/shared';
+import { QuorumInputError, sizeMultiple } from '@quorum/shared';
 import { BACKEND_REQUESTS, selectBackend } from '../backend';
 import { loadSample, modeLookup, openDataset } from '../data/dataset';
 import { configDifferences, savedConfig, type TrainConfig } from '../ensemble/config';
@@ -11,7 +11,7 @@ import { trainingEntries } from '../ensemble/train-ensemble';
 import { checkSplitFlagFits, parseMinAreaFlag, parseSplitFlag, resolveSplit } from '../ensemble/tune-split';
 import { readJson, writeJsonAtomic } from '../store/files';
 import { choiceFlag, parseFlags, requireFlag } from './args';
-import { defaultName } from './cmd-train';
+import { defaultName, tileFlag } from './cmd-train';
 
 export const ASSEMBLE_HELP = `quorum assemble --out DIR PART_DIR... [--name N] [--version V] [--aggregate RULE] [--data DIR]
 
@@ -21,6 +21,8 @@ ensemble and export it. Every part must come from the same quorum train options 
   --split S    auto | none | h=H,sigma=S[,core=C] | seed=P | contour=C: how touching objects are separated (as
                quorum train)
   --min-area N drop objects under N px, an integer >= 0 (default: chosen with --split auto, else ${DEFAULT_MIN_AREA})
+  --export-tile T
+               the exported ensemble's largest tile (as quorum train; default: the parts' own)
 `;
 
 export async function assembleCommand(argv: string[], log: (s: string) => void): Promise<void> {
@@ -33,6 +35,7 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
     backend: { type: 'string' },
     split: { type: 'string' },
     'min-area': { type: 'string' },
+    'export-tile': { type: 'string' },
   });
   if (v.help) return log(ASSEMBLE_HELP);
   const outDir = resolve(requireFlag(v.out, '--out'));
@@ -70,6 +73,14 @@ export async function assembleCommand(argv: string[], log: (s: string) => void):
     }
   }
   checkSplitFlagFits(splitFlag, config!.architecture);
+  if (v['export-tile'] !== undefined) {
+    const { tiling, architecture } = config!;
+    const multiple = sizeMultiple(architecture);
+    config = {
+      ...config!,
+      exportTile: tileFlag(v['export-tile'], '--export-tile', tiling.tile, multiple, tiling.halo),
+    };
+  }
   writeJsonAtomic(out.config, config);
   writeJsonAtomic(out.partition, partition);
   const backend = await selectBackend(choiceFlag(v.backend, '--backend', BACKEND_REQUESTS, 'auto'));

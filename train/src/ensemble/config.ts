@@ -1,4 +1,4 @@
-import type { NormalizationSpec, WeightDtype } from '@quorum/shared';
+import type { NormalizationSpec, TilingSpec, WeightDtype } from '@quorum/shared';
 import type { MemberTrainingOptions } from '../training/member';
 import { NO_TOUCH_TARGETS } from '../training/touch-targets';
 
@@ -17,6 +17,17 @@ export interface TrainConfig extends Omit<MemberTrainingOptions, 'seed'> {
   seed: number;
   normalization: NormalizationSpec;
   quantize: WeightDtype | 'auto';
+  /**
+   * The largest tile of the exported manifest when it differs from `tiling.tile`, which is what the members are
+   * validated with. Not part of what determines the members (see configDifferences): a rerun with another value
+   * re-exports the same members with the new tiling instead of being refused.
+   */
+  exportTile?: number;
+}
+
+/** The tiling the exported ensemble (and every score of it: the split choice, quantization, the report) uses. */
+export function exportTiling(config: Pick<TrainConfig, 'tiling' | 'exportTile'>): TilingSpec {
+  return { ...config.tiling, tile: config.exportTile ?? config.tiling.tile };
 }
 
 /**
@@ -28,10 +39,11 @@ export function savedConfig(saved: TrainConfig): TrainConfig {
 
 /**
  * Fields whose values differ between two configs, as dotted paths (empty when equal). Where the data lives
- * (`data.dir`) is not a difference: the same images (by `data.trainIdsHash`) on another machine resume fine.
+ * (`data.dir`) is not a difference: the same images (by `data.trainIdsHash`) on another machine resume fine. Nor
+ * is the export tile, which changes how the finished members are exported, not the members.
  */
 export function configDifferences(a: unknown, b: unknown, path = ''): string[] {
-  if (path === 'data.dir') return [];
+  if (path === 'data.dir' || path === 'exportTile') return [];
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
     return JSON.stringify(a) === JSON.stringify(b) ? [] : [path || '(root)'];
   }

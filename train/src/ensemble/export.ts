@@ -24,7 +24,7 @@ import type { LoadedSample } from '../data/dataset';
 import { evaluate, headline } from '../evaluate/evaluate';
 import { readJson, writeJsonAtomic } from '../store/files';
 import { readModelDir, writeMemberFiles } from '../store/model-dir';
-import type { TrainConfig } from './config';
+import { exportTiling, type TrainConfig } from './config';
 import { ensembleLayout } from './layout';
 import type { MemberRecord } from './train-ensemble';
 
@@ -66,7 +66,7 @@ export function segmentationSpec(
   return {
     architecture: config.architecture,
     input: { channels: 1, normalization: config.normalization },
-    tiling: config.tiling,
+    tiling: exportTiling(config),
     aggregation: { rule, threshold: 0.5 },
     postprocess: { fillHoles: true, minArea, ...(split ? { split } : {}) },
   };
@@ -181,7 +181,7 @@ export async function exportEnsemble(req: ExportRequest): Promise<EnsembleManife
     format: 'tfjs-layers',
     architecture: config.architecture,
     input: spec.input,
-    tiling: config.tiling,
+    tiling: spec.tiling,
     members,
     partition,
     aggregation: spec.aggregation,
