@@ -37,7 +37,7 @@ import { type PeerResult, runPeer } from './peer/peer';
  * fraction of member-tile evaluations it skipped, with the object count checked equal. Then the speed peer
  * (bench/peer): one member in TF.js WASM against the same network exported to ONNX in ONNX Runtime Web (skipped,
  * with the install command, when `onnxruntime-web` is not installed: it is not a dependency), first as the engine
- * calls a member (the ensemble's tile, in batches of the engine's WASM batch size), which the target judges, then
+ * calls a member (the large image's windows, in batches of the engine's WASM batch size), which the target judges, then
  * at 512x512 batch 1 (what earlier runs of this benchmark measured) for continuity.
  *
  * Options: --ensemble DIR (default models/dsb2018-fluo when exported, else the tiny test ensemble),

@@ -7,8 +7,8 @@ import { checkBatch, MAX_ABS_DIFF, runPeer } from './peer';
 /**
  * `npx tsx bench/peer/run.ts [--ensemble DIR] [--member N] [--size PX] [--batch N] [--runs N]`: the speed peer
  * alone, printing its JSON. Each timed run is one forward of `batch` different size x size images (default 512 px,
- * batch 1); the engine's own configuration (the ensemble's tile, 256 px for dsb2018-fluo, at the engine's WASM
- * batch, 4) is what `npm run bench:client` measures. Chromium is launched the way the browser tests and the client
+ * batch 1); the engine's own configuration (the windows the pipeline plans for bench:client's 2048 px image at the
+ * ensemble's tiling, at the engine's WASM batch for them) is what `npm run bench:client` measures. Chromium is launched the way the browser tests and the client
  * benchmark launch it (through the loopback-only recording proxy, so the page can reach nothing but 127.0.0.1).
  */
 const ROOT = resolve(import.meta.dirname, '../..');
