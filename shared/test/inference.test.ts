@@ -35,16 +35,17 @@ const image = (w: number, h: number) =>
 const tiling = { tile: 32, halo: 4, blend: 'gaussian' as const };
 
 describe('ensemble inference pipeline', () => {
-  it('batches windows by pixels when the caller sets no batch size: many small windows per call, one large one', async () => {
+  it('batches windows by pixels when the caller sets no batch size: up to four small windows per call, one large one', async () => {
     expect(defaultTileBatch(256, 256)).toBe(4);
-    expect(defaultTileBatch(128, 128)).toBe(16);
+    expect(defaultTileBatch(128, 128)).toBe(4);
+    expect(defaultTileBatch(300, 300)).toBe(2);
     expect(defaultTileBatch(704, 704)).toBe(1);
     expect(defaultTileBatch(2048, 2048)).toBe(1);
     // 1000x400 at tile 512, halo 8: two windows of 512x400 px (204,800 px each, over half the budget), one per
-    // call. At tile 64: 21 x 8 windows of 64 px, 64 per call, the last call the remainder.
+    // call. At tile 64: 21 x 8 windows of 64 px, four per call.
     for (const [tile, expected] of [
       [512, [1, 1]],
-      [64, [64, 64, 40]],
+      [64, Array(42).fill(4)],
     ] as const) {
       const calls: number[] = [];
       const img = image(1000, 400);

@@ -31,16 +31,22 @@ import type { EnsembleRunner } from './runner';
 export type AdaptiveMode = 'off' | 'exact';
 
 /**
- * Pixels per member call when the caller sets no batch size (the browser engine's WASM path, the CLI): four tiles
- * of 256 px, or one window of up to 512 px. On WASM and CPU a member's time is its arithmetic per pixel whatever
- * the batch (4 x 256 px and 1 x 704 px cost the same per pixel, measured), so the budget only bounds the memory of
- * a call: its activations and the ensemble's per-member output buffers grow with the pixels batched.
+ * Member calls when the caller sets no batch size (the browser engine's WASM path, the CLI) take at most four
+ * windows and at most four 256 px windows' pixels: one window of up to 512 px, or one larger window. On WASM and CPU
+ * a member's time is its arithmetic per pixel whatever the batch (batches of 1, 2 and 4 windows of 256 px, and one
+ * of 704 px, cost the same per pixel, measured), so the pixel budget only bounds a call's memory (its activations
+ * and the ensemble's per-member output buffers grow with the pixels batched), and the window cap bounds how much
+ * work a cancel may wait for and how coarse progress is when windows are small.
  */
 export const DEFAULT_BATCH_PIXELS = 4 * 256 * 256;
+export const DEFAULT_BATCH_WINDOWS = 4;
 
 /** Windows per member call for windows of this size when the caller sets none: at least one. */
 export function defaultTileBatch(tileWidth: number, tileHeight: number): number {
-  return Math.max(1, Math.floor(DEFAULT_BATCH_PIXELS / (tileWidth * tileHeight)));
+  return Math.max(
+    1,
+    Math.min(DEFAULT_BATCH_WINDOWS, Math.floor(DEFAULT_BATCH_PIXELS / (tileWidth * tileHeight))),
+  );
 }
 
 export interface EnsembleInferenceOptions {
@@ -51,7 +57,7 @@ export interface EnsembleInferenceOptions {
   /** Member weights in runner order; equal when absent. */
   weights?: readonly number[];
   tta?: boolean;
-  /** Tiles per member call (default: as many as fit DEFAULT_BATCH_PIXELS, at least one). */
+  /** Tiles per member call (default: defaultTileBatch of the planned windows). */
   batchSize?: number;
   adaptive?: AdaptiveMode;
   /** The rule whose mask the adaptive mode must keep exact (default 'mean'). */
