@@ -257,14 +257,13 @@ function segmentAgain(page: Page, url: string, adaptive: 'exact' | 'off' = 'exac
 async function main(): Promise<void> {
   const manifest = JSON.parse(readFileSync(join(ensembleDir, 'ensemble.json'), 'utf8'));
   const members: number = manifest.members.length;
-  const window = largeWindow(manifest);
   /**
-   * The untimed warm-up before the large runs: an image of exactly one of the large image's windows, so the first
-   * timed run does not also pay for the kernels' first calls at the windows' shape and the WASM heap's growth.
-   * Without a warm-up the first (adaptive) run took 1.9 and 2.8 s longer than the adaptive-off run after it, which
-   * does the same member work (2026-11-28, both WASM builds); with one, 0.8 s longer and 1.5 s shorter.
+   * The large image's window edge. The untimed warm-up before the large runs is an image of exactly one window, so
+   * the first timed run does not also pay for the kernels' first calls at the windows' shape and the WASM heap's
+   * growth. Without a warm-up the first (adaptive) run took 1.9 and 2.8 s longer than the adaptive-off run after
+   * it, which does the same member work (2026-11-28, both WASM builds); with one, 0.8 s longer and 1.5 s shorter.
    */
-  const warm = window;
+  const window = largeWindow(manifest);
   console.log(
     `[bench:client] ensemble ${manifest.name}@${manifest.version} (${members} members) from ${ensembleDir}`,
   );
@@ -284,7 +283,7 @@ async function main(): Promise<void> {
       body: '<!doctype html><meta charset="utf-8"><title>bench</title><body></body>',
     },
     '/small.tif': { type: 'image/tiff', body: nucleiTiff16(SMALL, SMALL, 3) },
-    '/warm.tif': { type: 'image/tiff', body: nucleiTiff16(warm, warm, 5) },
+    '/warm.tif': { type: 'image/tiff', body: nucleiTiff16(window, window, 5) },
     '/large.tif': { type: 'image/tiff', body: nucleiTiff16(SIZE, SIZE, 4) },
   };
   const site = await startHostSite(images);
@@ -346,7 +345,7 @@ async function main(): Promise<void> {
           const runs: Run[] = [];
           let rendererPeak: number | null = null;
           let gpuPeak: number | null = null;
-          console.log(`[bench:client] ${key}: warm-up on ${warm}x${warm}…`);
+          console.log(`[bench:client] ${key}: warm-up on ${window}x${window}…`);
           await segmentAgain(page, `${site.url}/warm.tif`);
           const offRuns: Run[] = [];
           for (let i = 0; i < RUNS; i++) {
