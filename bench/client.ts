@@ -155,9 +155,9 @@ interface PeerRows {
 function engineWasmBatchSize(
   architecture: Pick<UNetConfig, 'baseFilters'>,
   tiling: Pick<TilingSpec, 'tile'>,
-  window: number,
+  windowPx: number,
 ): number {
-  return defaultBatchSize('wasm', architecture, tiling) ?? defaultTileBatch(window, window);
+  return defaultBatchSize('wasm', architecture, tiling) ?? defaultTileBatch(windowPx, windowPx);
 }
 
 /** The window edge the pipeline plans for the large image (all its windows have it). */
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
    * growth. Without a warm-up the first (adaptive) run took 1.9 and 2.8 s longer than the adaptive-off run after
    * it, which does the same member work (2026-11-28, both WASM builds); with one, 0.8 s longer and 1.5 s shorter.
    */
-  const window = largeWindow(manifest);
+  const windowPx = largeWindow(manifest);
   console.log(
     `[bench:client] ensemble ${manifest.name}@${manifest.version} (${members} members) from ${ensembleDir}`,
   );
@@ -283,7 +283,7 @@ async function main(): Promise<void> {
       body: '<!doctype html><meta charset="utf-8"><title>bench</title><body></body>',
     },
     '/small.tif': { type: 'image/tiff', body: nucleiTiff16(SMALL, SMALL, 3) },
-    '/warm.tif': { type: 'image/tiff', body: nucleiTiff16(window, window, 5) },
+    '/warm.tif': { type: 'image/tiff', body: nucleiTiff16(windowPx, windowPx, 5) },
     '/large.tif': { type: 'image/tiff', body: nucleiTiff16(SIZE, SIZE, 4) },
   };
   const site = await startHostSite(images);
@@ -345,7 +345,7 @@ async function main(): Promise<void> {
           const runs: Run[] = [];
           let rendererPeak: number | null = null;
           let gpuPeak: number | null = null;
-          console.log(`[bench:client] ${key}: warm-up on ${window}x${window}…`);
+          console.log(`[bench:client] ${key}: warm-up on ${windowPx}x${windowPx}…`);
           await segmentAgain(page, `${site.url}/warm.tif`);
           const offRuns: Run[] = [];
           for (let i = 0; i < RUNS; i++) {
@@ -412,14 +412,14 @@ async function main(): Promise<void> {
       };
       // The engine runs each member on the large image's windows, batchSize windows per call (fewer in a pass
       // where the adaptive mode dropped some).
-      const batch = engineWasmBatchSize(manifest.architecture, manifest.tiling, window);
+      const batch = engineWasmBatchSize(manifest.architecture, manifest.tiling, windowPx);
       const engine = await peerRow(
-        `engine configuration: ${window}x${window} windows, batch ${batch}`,
-        window,
+        `engine configuration: ${windowPx}x${windowPx} windows, batch ${batch}`,
+        windowPx,
         batch,
       );
       peer = { engine };
-      if ((window !== 512 || batch !== 1) && !('skipped' in engine)) {
+      if ((windowPx !== 512 || batch !== 1) && !('skipped' in engine)) {
         peer.size512Batch1 = await peerRow('continuity with earlier runs: 512x512, batch 1', 512, 1);
       }
       await browser.close();
