@@ -152,12 +152,9 @@ interface PeerRows {
  * defaultBatchSize(backend, ...) (client/src/engine/batch-size.ts), which for a WASM backend is undefined, meaning
  * the pipeline's own default (only WebGPU batches by activation size). The product's real WASM configuration.
  */
-function engineWasmBatchSize(
-  architecture: Pick<UNetConfig, 'baseFilters'>,
-  tiling: Pick<TilingSpec, 'tile'>,
-  windowPx: number,
-): number {
-  return defaultBatchSize('wasm', architecture, tiling) ?? defaultTileBatch(windowPx, windowPx);
+function engineWasmBatchSize(architecture: Pick<UNetConfig, 'baseFilters'>, windowPx: number): number {
+  const windows = { tileWidth: windowPx, tileHeight: windowPx };
+  return defaultBatchSize('wasm', architecture, windows) ?? defaultTileBatch(windowPx, windowPx);
 }
 
 /** The window edge the pipeline plans for the large image (all its windows have it). */
@@ -412,7 +409,7 @@ async function main(): Promise<void> {
       };
       // The engine runs each member on the large image's windows, batchSize windows per call (fewer in a pass
       // where the adaptive mode dropped some).
-      const batch = engineWasmBatchSize(manifest.architecture, manifest.tiling, windowPx);
+      const batch = engineWasmBatchSize(manifest.architecture, windowPx);
       const engine = await peerRow(
         `engine configuration: ${windowPx}x${windowPx} windows, batch ${batch}`,
         windowPx,

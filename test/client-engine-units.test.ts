@@ -374,12 +374,17 @@ describe.skipIf(!clientContext())('client engine (Node)', () => {
   });
 
   it('batches tiles per member call on WebGPU only, within the activation budget', () => {
-    expect(defaultBatchSize('wasm', { baseFilters: 8 }, { tile: 256 })).toBeUndefined();
-    expect(defaultBatchSize('cpu', { baseFilters: 8 }, { tile: 256 })).toBeUndefined();
-    expect(defaultBatchSize('webgpu', { baseFilters: 8 }, { tile: 256 })).toBe(MAX_GPU_BATCH);
+    const square = (px: number) => ({ tileWidth: px, tileHeight: px });
+    expect(defaultBatchSize('wasm', { baseFilters: 8 }, square(256))).toBeUndefined();
+    expect(defaultBatchSize('cpu', { baseFilters: 8 }, square(256))).toBeUndefined();
+    expect(defaultBatchSize('webgpu', { baseFilters: 8 }, square(256))).toBe(MAX_GPU_BATCH);
+    // Sized by the planned windows, not the manifest's tile: 704 px windows of a 2048 px image fit one per call,
+    // 360 x 360 px windows four.
+    expect(defaultBatchSize('webgpu', { baseFilters: 8 }, square(704))).toBe(1);
+    expect(defaultBatchSize('webgpu', { baseFilters: 8 }, square(360))).toBe(4);
     for (const baseFilters of [4, 8, 16, 32, 64])
       for (const tile of [128, 256, 512, 1024, 2048]) {
-        const batch = defaultBatchSize('webgpu', { baseFilters }, { tile })!;
+        const batch = defaultBatchSize('webgpu', { baseFilters }, square(tile))!;
         expect(batch).toBeGreaterThanOrEqual(1);
         expect(batch).toBeLessThanOrEqual(MAX_GPU_BATCH);
         // Within budget, unless even one tile exceeds it; and no larger batch would have fitted.

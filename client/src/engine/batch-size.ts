@@ -1,4 +1,4 @@
-import type { TilingSpec, UNetConfig } from '@quorum/shared';
+import type { TilePlan, UNetConfig } from '@quorum/shared';
 import type { BackendName } from './types';
 
 /**
@@ -13,15 +13,16 @@ export const MAX_GPU_BATCH = 8;
  * Tiles per member call when the caller sets none. On a GPU a member call costs mostly its dispatch and read-back,
  * not its arithmetic (Node + Dawn on an NVIDIA H200: 1.2 ms of kernels in a 15 ms 512x512 forward), so batching
  * tiles pays: the bundled ensemble on a 2048x2048 image took 7.0 s at 8 tiles of 256 px per call against 10.7 s at
- * one. The batch is capped so its largest activation stays within GPU_ACTIVATION_BUDGET. On WASM and CPU a member
- * costs its arithmetic, so the pipeline's own default stands (undefined).
+ * one. The batch is capped so its largest activation stays within GPU_ACTIVATION_BUDGET, sized by the windows the
+ * pipeline plans for the image (a manifest's tiling.tile is only their upper bound). On WASM and CPU a member costs
+ * its arithmetic, so the pipeline's own default stands (undefined).
  */
 export function defaultBatchSize(
   backend: BackendName,
   architecture: Pick<UNetConfig, 'baseFilters'>,
-  tiling: Pick<TilingSpec, 'tile'>,
+  windows: Pick<TilePlan, 'tileWidth' | 'tileHeight'>,
 ): number | undefined {
   if (backend !== 'webgpu') return undefined;
-  const bytesPerTile = tiling.tile * tiling.tile * 2 * architecture.baseFilters * 4;
+  const bytesPerTile = windows.tileWidth * windows.tileHeight * 2 * architecture.baseFilters * 4;
   return Math.max(1, Math.min(MAX_GPU_BATCH, Math.floor(GPU_ACTIVATION_BUDGET / bytesPerTile)));
 }

@@ -5,9 +5,11 @@ import {
   isQuorumInputError,
   loadMember,
   type SegmentOptions as PipelineOptions,
+  planTiles,
   type Segmentation,
   type SummaryProvenance,
   segmentImage,
+  sizeMultiple,
   tfEnsembleRunner,
 } from '@quorum/shared';
 import * as tf from '@tensorflow/tfjs';
@@ -237,7 +239,12 @@ export class Engine implements EngineApi {
   ): Promise<Segmentation> {
     const loaded = this.loaded!;
     const { architecture, tiling } = loaded.files.manifest;
-    const batchSize = options.batchSize ?? defaultBatchSize(this.backend!.name, architecture, tiling);
+    const windows = planTiles(image.width, image.height, {
+      tile: tiling.tile,
+      halo: tiling.halo,
+      multiple: sizeMultiple(architecture),
+    });
+    const batchSize = options.batchSize ?? defaultBatchSize(this.backend!.name, architecture, windows);
     const pipeline: PipelineOptions = {
       signal,
       ...(options.rule ? { rule: options.rule } : {}),
