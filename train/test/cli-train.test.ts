@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { decodeImage, manifestFiles, OBJECT_COLUMNS, PHYSICAL_COLUMNS, parseManifest } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
 import { MIN_AREA_CANDIDATES, SPLIT_CANDIDATES } from '../src/ensemble/tune-split';
-import { expectCliError, run } from './helpers/cli';
+import { expectCliError, run, runCapturingStderr } from './helpers/cli';
 import { makeDataDir, TINY } from './helpers/data';
 
 const BIN = resolve(__dirname, '../bin/quorum.js');
@@ -333,6 +333,48 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     expect(existsSync(join(out, 'ensemble.json'))).toBe(false);
   });
 
+  it('--scale-jitter is part of the recipe: recorded when on, absent when off, and a rerun must match it', async () => {
+    const out = join(tmp('quorum-scale-'), 'ens');
+    const base = [
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      ...TINY,
+      '--epochs',
+      '1',
+      '--steps',
+      '1',
+      '--no-export',
+    ];
+    const first = await run([...base, '--members', 'small-f0', '--scale-jitter', '0.25']);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'train-config.json'), 'utf8')).augment).toEqual({
+      geometric: true,
+      intensityJitter: 0.1,
+      scaleJitter: 0.25,
+    });
+    const without = await runCapturingStderr([...base, '--members', 'small-f1']);
+    expect(without.code).not.toBe(0);
+    expect(without.stderr).toMatch(/trained with other options \(augment\.scaleJitter differ\)/);
+    const off = join(tmp('quorum-scale-off-'), 'ens');
+    const plain = await run([
+      ...base.slice(0, 4),
+      off,
+      ...base.slice(5),
+      '--members',
+      'small-f0',
+      '--scale-jitter',
+      '0',
+    ]);
+    expect(plain.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(off, 'train-config.json'), 'utf8')).augment).toEqual({
+      geometric: true,
+      intensityJitter: 0.1,
+    });
+  });
+
   it('after kill -9 mid-member, a rerun resumes that member from its last epoch', async () => {
     const out = join(tmp('quorum-kill-'), 'ens');
     const args = [
@@ -442,6 +484,10 @@ describe('quorum CLI errors: exit 2 and one line naming the problem', () => {
     ],
     [['train', '--data', 'DATA', '--out', 'OUT', '--bogus'], /Unknown option '--bogus'/],
     [['train', '--data', 'DATA', '--out', 'OUT', '--touch-gap', '4'], /--touch-gap: 4 must be odd/],
+    [
+      ['train', '--data', 'DATA', '--out', 'OUT', '--scale-jitter', '1.5'],
+      /--scale-jitter: must be a number in 0\.\.1 \(got "1\.5"\)/,
+    ],
     [
       ['train', '--data', 'DATA', '--out', 'OUT', '--border-weight', '10,5,1'],
       /--border-weight: "10,5,1"; want W or W,SIGMA/,

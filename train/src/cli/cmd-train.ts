@@ -23,6 +23,7 @@ import {
   resolveSplit,
 } from '../ensemble/tune-split';
 import { writeReport } from '../report/write';
+import { MAX_SCALE_JITTER } from '../training/augment';
 import type { TouchTargets } from '../training/touch-targets';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requireFlag } from './args';
 import { trainingProgress } from './progress';
@@ -58,6 +59,9 @@ Data:  DIR/images/<id>.png|tif|tiff|jpg, DIR/masks/<id>.png|tif (nonzero = foreg
                        cross-entropy weight 1 + W exp(-(d1 + d2)^2 / 2 S^2) on the background between objects (d1, d2:
                        distances to the nearest two), which makes those gaps worth learning (Ronneberger et al.
                        2015; 0 = off; default 10,5)
+  --scale-jitter S     resample each training patch at a factor drawn log-uniformly from [1/(1+S), 1+S], so
+                       members see nuclei larger and smaller than the training images hold (0..${MAX_SCALE_JITTER};
+                       default 0 = off)
   --lr X               Adam learning rate (default 0.001)
   --seed S             seed of the split, initialisation and augmentation (default 0)
   --tile T --halo H    largest inference tile and overlap (defaults 512 and 16; images are covered by the fewest
@@ -93,6 +97,14 @@ function touchGapFlag(value: string | undefined): number {
   if (gap !== 0 && gap % 2 === 0)
     throw new QuorumInputError('invalid-value', '--touch-gap', `${gap} must be odd (a centred square) or 0`);
   return gap;
+}
+
+/**
+ * --scale-jitter: absent from the config when off, so configs written before it existed still match (resume).
+ */
+function scaleJitterFlag(value: string | undefined): { scaleJitter?: number } {
+  const jitter = numberFlag(value, '--scale-jitter', 0, 0, MAX_SCALE_JITTER);
+  return jitter > 0 ? { scaleJitter: jitter } : {};
 }
 
 /** --border-weight W[,SIGMA]: the weight's peak and fall-off in pixels; W = 0 turns it off. */
@@ -154,6 +166,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
     batchnorm: { type: 'boolean' },
     contour: { type: 'boolean' },
     'touch-gap': { type: 'string' },
+    'scale-jitter': { type: 'string' },
     'border-weight': { type: 'string' },
     upsampling: { type: 'string' },
     lr: { type: 'string' },
@@ -229,7 +242,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
       gap: touchGapFlag(v['touch-gap']),
       borderWeight: borderWeightFlag(v['border-weight']),
     },
-    augment: { geometric: true, intensityJitter: 0.1 },
+    augment: { geometric: true, intensityJitter: 0.1, ...scaleJitterFlag(v['scale-jitter']) },
     quantize: choiceFlag(v.quantize, '--quantize', ['auto', ...WEIGHT_DTYPES] as const, 'auto'),
   };
   if (v['list-members']) {
