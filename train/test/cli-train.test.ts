@@ -312,9 +312,19 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     expect(single.seeds).toHaveLength(3);
     expect(report.rows.some((row: { group: string }) => row.group === 'random-kfold')).toBe(true);
     expect(typeof report.verdict.beatsSingleByTwoStd).toBe('boolean');
-    expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toMatch(
-      /Pooled single U-Net: Dice [\d.]+ \(seed-to-seed std/,
+    const md = readFileSync(join(out, 'report', 'report.md'), 'utf8');
+    expect(md).toMatch(/Pooled single U-Net: Dice [\d.]+ \(seed-to-seed std/);
+    // Where each system's object errors are: every true object in one class, for every system without TTA.
+    const shown = report.rows.filter((row: { tta: boolean }) => !row.tta);
+    for (const row of shown) {
+      const e = row.overall.errors;
+      expect(e.matched + e.merged + e.split + e.missed + e.misfit).toBeCloseTo(e.truth, 6);
+      expect(md).toContain(`| ${row.name} | ${Number.isInteger(e.truth) ? e.truth : e.truth.toFixed(1)} |`);
+    }
+    expect(shown.find((row: { name: string }) => row.name.startsWith('mode-fold')).overall.errors.truth).toBe(
+      single.overall.errors.truth,
     );
+    expect(md).toMatch(/## Object errors \(summed over images\)/);
   });
 
   it('--members names baselines too, so they scale out like members', async () => {

@@ -1,12 +1,15 @@
 import { QuorumInputError } from '../errors';
 import { type ObjectCounts, type ObjectRates, objectRates } from './object';
+import { type ObjectErrors, sumObjectErrors } from './object-errors';
 import { type PixelScores, pixelScoresFromCounts } from './pixel';
 import { type MeanStd, meanAndStd } from './stats';
 
-/** What was measured on one image. Give `objects` and `averagePrecision` for all images or for none. */
+/** What was measured on one image. Give `objects`, `errors` and `averagePrecision` for all images or for none. */
 export interface ImageScores {
   pixel: PixelScores;
   objects?: ObjectCounts;
+  /** Why the objects did or did not match (see objectErrors). */
+  errors?: ObjectErrors;
   averagePrecision?: number;
 }
 
@@ -30,13 +33,15 @@ export interface AggregateScores {
   };
   pooled: PixelScores;
   pooledObjects?: ObjectRates;
+  /** Object error classes summed over the images. */
+  objectErrors?: ObjectErrors;
 }
 
 export function aggregateScores(perImage: readonly ImageScores[]): AggregateScores {
   if (perImage.length === 0) throw new QuorumInputError('too-few', 'perImage', 'has no images to aggregate');
   const first = perImage[0]!;
   perImage.forEach((s, i) => {
-    for (const key of ['objects', 'averagePrecision'] as const) {
+    for (const key of ['objects', 'errors', 'averagePrecision'] as const) {
       if ((s[key] === undefined) !== (first[key] === undefined)) {
         throw new QuorumInputError(
           'mismatch',
@@ -71,6 +76,7 @@ export function aggregateScores(perImage: readonly ImageScores[]): AggregateScor
       fn: sum((s) => s.objects!.fn),
     });
   }
+  if (first.errors) result.objectErrors = sumObjectErrors(perImage.map((s) => s.errors!));
   if (first.averagePrecision !== undefined) result.mean.averagePrecision = of((s) => s.averagePrecision!);
   return result;
 }

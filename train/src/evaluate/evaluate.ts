@@ -5,6 +5,7 @@ import {
   type EnsembleRunner,
   type ImageScores,
   labelComponents,
+  objectErrors,
   objectScores,
   pixelScores,
   prAuc,
@@ -63,13 +64,15 @@ export async function evaluate(
     });
     options.onImage?.(s, seg);
     const truth = { width: s.width, height: s.height, data: s.mask };
-    const obj = objectScores(seg.labels, truthLabels(s), 0.5);
+    const truthObjects = truthLabels(s);
+    const obj = objectScores(seg.labels, truthObjects, 0.5);
     images.push({
       id: s.id,
       mode: modeOf(s.id),
       scores: {
         pixel: pixelScores(seg.mask, truth),
         objects: { tp: obj.tp, fp: obj.fp, fn: obj.fn },
+        errors: objectErrors(seg.labels, truthObjects, 0.5),
         averagePrecision: prAuc({ width: s.width, height: s.height, data: seg.probability }, truth),
       },
     });

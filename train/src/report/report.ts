@@ -1,4 +1,4 @@
-import { type AggregateScores, meanAndStd } from '@quorum/shared';
+import { type AggregateScores, meanAndStd, NO_OBJECT_ERRORS, type ObjectErrors } from '@quorum/shared';
 import type { EnsembleCost } from './cost';
 import type { SystemResult } from './systems';
 
@@ -14,6 +14,8 @@ export interface MetricRow {
   objectF1: number;
   prAuc: number;
   pooledDice: number;
+  /** Object error classes summed over the images (a mean over seeds in the pooled single U-Net's summary row). */
+  errors?: ObjectErrors;
 }
 
 export interface ReportRow {
@@ -55,12 +57,15 @@ export function metricRow(a: AggregateScores): MetricRow {
     objectF1: a.mean.objectF1?.mean ?? Number.NaN,
     prAuc: a.mean.averagePrecision?.mean ?? Number.NaN,
     pooledDice: a.pooled.dice,
+    ...(a.objectErrors ? { errors: a.objectErrors } : {}),
   };
 }
 
 function average(rows: MetricRow[]): MetricRow {
-  const of = (k: keyof MetricRow) => meanAndStd(rows.map((r) => r[k])).mean;
+  const of = (k: Exclude<keyof MetricRow, 'errors'>) => meanAndStd(rows.map((r) => r[k])).mean;
+  const errors = rows.every((r) => r.errors) ? averageErrors(rows.map((r) => r.errors!)) : undefined;
   return {
+    ...(errors ? { errors } : {}),
     dice: of('dice'),
     diceStd: meanAndStd(rows.map((r) => r.dice)).std,
     iou: of('iou'),
@@ -68,6 +73,13 @@ function average(rows: MetricRow[]): MetricRow {
     prAuc: of('prAuc'),
     pooledDice: of('pooledDice'),
   };
+}
+
+function averageErrors(all: ObjectErrors[]): ObjectErrors {
+  const keys = Object.keys(NO_OBJECT_ERRORS) as (keyof ObjectErrors)[];
+  return Object.fromEntries(
+    keys.map((k) => [k, meanAndStd(all.map((e) => e[k])).mean]),
+  ) as unknown as ObjectErrors;
 }
 
 export function buildReport(
@@ -171,6 +183,7 @@ export function reportMarkdown(r: Report): string {
       );
     }
   }
+  lines.push(...objectErrorLines(r.rows));
   const v = r.verdict;
   lines.push('', '## Verdict', '');
   lines.push(
@@ -189,6 +202,30 @@ export function reportMarkdown(r: Report): string {
   if (r.figures.length) lines.push('', '## Figures', '', ...r.figures.map((f) => `![${f}](${f})`));
   if (r.notes.length) lines.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** Where each system's object errors are (systems without TTA; reports from before errors were kept have none). */
+function objectErrorLines(rows: readonly ReportRow[]): string[] {
+  const shown = rows.filter((row) => !row.tta && row.overall.errors);
+  if (!shown.length) return [];
+  const n = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+  const pct = (v: number, of: number) => (of > 0 ? ` (${Math.round((100 * v) / of)}%)` : '');
+  return [
+    '',
+    '## Object errors (summed over images)',
+    '',
+    'Every true object is matched (IoU > 0.5) or, in this order: *missed* (under half of it predicted), *merged* ' +
+      '(its largest predicted part is also the largest part of another true object), *split* (covered, but no ' +
+      'predicted object holds half of it) or a *misfit* (one predicted object holds it, outlines too different). ' +
+      'A *spurious* prediction is an unmatched one mostly on background.',
+    '',
+    '| system | true objects | matched | merged | split | missed | misfit | predicted | spurious |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...shown.map((row) => {
+      const e = row.overall.errors!;
+      return `| ${row.name} | ${n(e.truth)} | ${n(e.matched)}${pct(e.matched, e.truth)} | ${n(e.merged)}${pct(e.merged, e.truth)} | ${n(e.split)}${pct(e.split, e.truth)} | ${n(e.missed)}${pct(e.missed, e.truth)} | ${n(e.misfit)}${pct(e.misfit, e.truth)} | ${n(e.predicted)} | ${n(e.spurious)}${pct(e.spurious, e.predicted)} |`;
+    }),
+  ];
 }
 
 function costLines(c: EnsembleCost): string[] {
