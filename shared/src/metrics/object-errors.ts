@@ -69,10 +69,8 @@ export function objectErrors(pred: LabelImage, truth: LabelImage, iouThreshold =
   host.forEach((h, k) => {
     if (h >= 0 && covered[k]! >= t.areas[k]! / 2) hosted[h]!++;
   });
-  const truthSlot = new Map<number, number>();
-  t.ids.forEach((id, k) => truthSlot.set(id, k));
-  const predSlot = new Map<number, number>();
-  p.ids.forEach((id, k) => predSlot.set(id, k));
+  const truthSlot = new Map(Array.from(t.ids, (id, k) => [id, k]));
+  const predSlot = new Map(Array.from(p.ids, (id, k) => [id, k]));
   const matchedTruth = new Uint8Array(t.ids.length);
   const matchedPred = new Uint8Array(p.ids.length);
   for (const m of matches) {
