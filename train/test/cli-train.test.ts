@@ -32,6 +32,9 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const log = second.out.join('\n');
     expect(log).toMatch(/member small-f0: already trained, skipping/);
     expect(log).toMatch(/member square256-f1: done/);
+    expect(log).toMatch(
+      /report\.md: ensemble Dice [\d.]+, object F1 [\d.]+ \(of \d+ true objects: \d+ matched, \d+ merged, \d+ split, \d+ missed, \d+ misfit; \d+ spurious predictions\)/,
+    );
     const manifest = parseManifest(readFileSync(join(out, 'ensemble.json'), 'utf8'));
     expect(manifest.members.map((m) => m.id).sort()).toEqual([
       'small-f0',
@@ -86,6 +89,34 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     const before = readFileSync(join(out, 'ensemble.json'), 'utf8');
     expect((await run(['train', '--data', data, '--out', out, ...TINY, '--name', 'tiny'])).code).toBe(0);
     expect(readFileSync(join(out, 'ensemble.json'), 'utf8')).toBe(before);
+
+    // quorum evaluate re-scores the exported ensemble on any split, into another folder, with the same report.
+    const rescored = join(tmp('quorum-eval-'), 'report');
+    const evaluated = await run([
+      'evaluate',
+      '--ensemble',
+      out,
+      '--data',
+      data,
+      '--split',
+      'all',
+      '--report',
+      rescored,
+    ]);
+    expect(evaluated.code, evaluated.out.join('\n')).toBe(0);
+    expect(evaluated.out.join('\n')).toMatch(
+      /report\.md: ensemble Dice [\d.]+, object F1 [\d.]+ \(of \d+ true objects/,
+    );
+    const rescoredReport = JSON.parse(readFileSync(join(rescored, 'report.json'), 'utf8'));
+    expect(rescoredReport.data.split).toBe('all');
+    expect(rescoredReport.data.images).toBeGreaterThan(report.data.images);
+    expect(readFileSync(join(rescored, 'report.md'), 'utf8')).toMatch(
+      /## Object errors \(summed over images\)/,
+    );
+    await expectCliError(
+      ['evaluate', '--ensemble', out, '--data', data, '--split', 'holdout', '--report', rescored],
+      /--split: no rows of .* have split=holdout/,
+    );
 
     // --export-tile re-exports the same members with larger windows: nothing retrains, the members keep what they
     // were validated with (--tile), and the manifest and the saved config carry the new tile.

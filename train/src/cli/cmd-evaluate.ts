@@ -5,6 +5,7 @@ import { BACKEND_REQUESTS, selectBackend } from '../backend';
 import { loadSample, modeLookup, openDataset, requireColumn } from '../data/dataset';
 import type { TrainConfig } from '../ensemble/config';
 import { ensembleLayout } from '../ensemble/layout';
+import { reportSummary } from '../report/report';
 import { writeReport } from '../report/write';
 import { readJson } from '../store/files';
 import { choiceFlag, parseFlags, requireFlag } from './args';
@@ -61,8 +62,5 @@ export async function evaluateCommand(argv: string[], log: (s: string) => void):
     },
     log,
   });
-  const vd = report.verdict;
-  log(
-    `wrote ${reportDir}/report.md: ensemble Dice ${vd.ensembleDice.toFixed(4)}${vd.singleDiceMean !== null ? `, pooled single U-Net ${vd.singleDiceMean.toFixed(4)}` : ''}`,
-  );
+  log(`wrote ${reportDir}/report.md: ${reportSummary(report)}`);
 }

@@ -22,6 +22,7 @@ import {
   parseSplitFlag,
   resolveSplit,
 } from '../ensemble/tune-split';
+import { reportSummary } from '../report/report';
 import { writeReport } from '../report/write';
 import { MAX_SCALE_JITTER } from '../training/augment';
 import type { TouchTargets } from '../training/touch-targets';
@@ -329,7 +330,7 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
         : ''),
   );
   if (test.length) {
-    await writeReport({
+    const report = await writeReport({
       ensembleDir: outDir,
       reportDir: ensembleLayout(outDir).report,
       dataDir,
@@ -345,6 +346,6 @@ export async function trainCommand(argv: string[], log: (s: string) => void): Pr
       },
       log,
     });
-    log(`wrote ${ensembleLayout(outDir).report}/report.md`);
+    log(`wrote ${ensembleLayout(outDir).report}/report.md: ${reportSummary(report)}`);
   }
 }

@@ -144,6 +144,18 @@ export function buildReport(
 
 const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
 
+/** One line for the terminal: the headline ensemble's scores, where its object errors are, and the baseline. */
+export function reportSummary(r: Report): string {
+  const row = r.rows.find((x) => x.group === 'mode-fold' && x.rule === 'mean' && !x.tta)!;
+  const o = row.overall;
+  const e = o.errors;
+  const errors = e
+    ? ` (of ${e.truth} true objects: ${e.matched} matched, ${e.merged} merged, ${e.split} split, ${e.missed} missed, ${e.misfit} misfit; ${e.spurious} spurious predictions)`
+    : '';
+  const single = r.verdict.singleDiceMean;
+  return `ensemble Dice ${f4(o.dice)}, object F1 ${f4(o.objectF1)}${errors}${single !== null ? `; pooled single U-Net Dice ${f4(single)}` : ''}`;
+}
+
 export function reportMarkdown(r: Report): string {
   const lines: string[] = [];
   lines.push(`# Evaluation report: ${r.ensemble.name} ${r.ensemble.version}`, '');
