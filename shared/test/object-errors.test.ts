@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregateScores, objectErrors, objectScores, pixelScores } from '../src/metrics';
+import { aggregateScores, classifyObjects, objectErrors, objectScores, pixelScores } from '../src/metrics';
 import type { LabelImage } from '../src/postprocess';
 
 /** A label image drawn from rows of characters: '.' is background, any other character an object id (its code). */
@@ -42,6 +42,18 @@ describe('objectErrors', () => {
       spurious: 2,
     });
     expect(e.matched).toBe(objectScores(pred, truth).tp);
+    const c = classifyObjects(pred, truth);
+    const of = (ch: string) => c.truth.find((t) => t.id === ch.charCodeAt(0))!.class;
+    expect(['a', 'b', 'c', 'd', 'e', 'f'].map(of)).toEqual([
+      'matched',
+      'merged',
+      'merged',
+      'split',
+      'missed',
+      'misfit',
+    ]);
+    expect(c.spurious).toEqual(['F', 'z'].map((ch) => ch.charCodeAt(0)));
+    expect(c.predicted).toHaveLength(7);
   });
 
   it('does not call a neighbour merged when the blob only grazes a missed object', () => {

@@ -44,7 +44,29 @@ export const NO_OBJECT_ERRORS: Readonly<ObjectErrors> = {
   spurious: 0,
 };
 
+/** The class of one true object (see ObjectErrors). */
+export type TruthClass = 'matched' | 'merged' | 'split' | 'missed' | 'misfit';
+
+export interface ObjectClasses {
+  /** Every true object's id and class, ascending by id. */
+  truth: { id: number; class: TruthClass }[];
+  /** Every predicted object's id, ascending. */
+  predicted: number[];
+  /** Ids of the spurious predicted objects, ascending. */
+  spurious: number[];
+}
+
+/** Counts of each class (the report's table). */
 export function objectErrors(pred: LabelImage, truth: LabelImage, iouThreshold = 0.5): ObjectErrors {
+  const c = classifyObjects(pred, truth, iouThreshold);
+  const e: ObjectErrors = { ...NO_OBJECT_ERRORS, truth: c.truth.length, predicted: c.predicted.length };
+  for (const t of c.truth) e[t.class]++;
+  e.spurious = c.spurious.length;
+  return e;
+}
+
+/** Which class each true object falls in and which predictions are spurious (the report's figures colour them). */
+export function classifyObjects(pred: LabelImage, truth: LabelImage, iouThreshold = 0.5): ObjectClasses {
   checkSameSize(truth, 'truth labels', pred, 'predicted labels');
   const { matches } = objectScores(pred, truth, iouThreshold);
   const p = indexLabels(pred.data);
@@ -77,17 +99,19 @@ export function objectErrors(pred: LabelImage, truth: LabelImage, iouThreshold =
     matchedTruth[truthSlot.get(m.truth)!] = 1;
     matchedPred[predSlot.get(m.pred)!] = 1;
   }
-  const e: ObjectErrors = { ...NO_OBJECT_ERRORS, truth: t.ids.length, predicted: p.ids.length };
-  for (let k = 0; k < t.ids.length; k++) {
+  const classOf = (k: number): TruthClass => {
     const area = t.areas[k]!;
-    if (matchedTruth[k]) e.matched++;
-    else if (covered[k]! < area / 2) e.missed++;
-    else if (hosted[host[k]!]! >= 2) e.merged++;
-    else if (hostInter[k]! < area / 2) e.split++;
-    else e.misfit++;
-  }
-  for (let k = 0; k < p.ids.length; k++) if (!matchedPred[k] && onTruth[k]! < p.areas[k]! / 2) e.spurious++;
-  return e;
+    if (matchedTruth[k]) return 'matched';
+    if (covered[k]! < area / 2) return 'missed';
+    if (hosted[host[k]!]! >= 2) return 'merged';
+    if (hostInter[k]! < area / 2) return 'split';
+    return 'misfit';
+  };
+  return {
+    truth: Array.from(t.ids, (id, k) => ({ id, class: classOf(k) })),
+    predicted: Array.from(p.ids),
+    spurious: Array.from(p.ids).filter((_, k) => !matchedPred[k] && onTruth[k]! < p.areas[k]! / 2),
+  };
 }
 
 /** Counts summed over images. */

@@ -5,7 +5,7 @@ import { writeJsonAtomic } from '../store/files';
 import { loadEnsembleDir } from '../store/load-ensemble';
 import { barChart } from './chart';
 import { type EnsembleCost, forwardTime, trainingCost } from './cost';
-import { overlayFigure } from './figures';
+import { OVERLAY_LEGEND, overlayFigure } from './figures';
 import { buildReport, type Report, reportMarkdown } from './report';
 import { evaluateSystems } from './systems';
 
@@ -58,10 +58,7 @@ export async function writeReport(o: {
     data: { dir: o.dataDir, split: o.split, images: o.samples.length, modes },
     figures,
     cost,
-    notes: [
-      'Overlay figures: left, image with ground truth (green) and prediction (magenta) outlines; middle, predicted mask; right, member std (black = agreement).',
-      ...(o.notes ?? []),
-    ],
+    notes: [OVERLAY_LEGEND, ...(o.notes ?? [])],
   });
   writeFileSync(join(o.reportDir, 'figures/scores.png'), barChart(report.rows));
   report.figures.unshift('figures/scores.png');
