@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeImage, manifestFiles, OBJECT_COLUMNS, PHYSICAL_COLUMNS, parseManifest } from '@quorum/shared';
@@ -87,8 +87,16 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     // Rerunning the finished command re-exports the same members: the manifest stays byte for byte the same
     // (same `created`), so an already published version is not contradicted.
     const before = readFileSync(join(out, 'ensemble.json'), 'utf8');
+    // An earlier report's overlay that this one does not pick goes: the folder holds only what report.md shows.
+    writeFileSync(join(out, 'report', 'figures', 'stale-overlay.png'), 'x');
     expect((await run(['train', '--data', data, '--out', out, ...TINY, '--name', 'tiny'])).code).toBe(0);
     expect(readFileSync(join(out, 'ensemble.json'), 'utf8')).toBe(before);
+    const rewritten = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8'));
+    const overlays = readdirSync(join(out, 'report', 'figures')).filter((f) => f.endsWith('-overlay.png'));
+    expect(overlays.map((f) => `figures/${f}`).sort()).toEqual(
+      rewritten.figures.filter((f: string) => f.endsWith('-overlay.png')).sort(),
+    );
+    expect(overlays.length).toBeGreaterThan(0);
 
     // quorum evaluate re-scores the exported ensemble on any split, into another folder, with the same report.
     const rescored = join(tmp('quorum-eval-'), 'report');
@@ -205,7 +213,6 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
     );
 
     // A tampered weight file is refused by name.
-    const { writeFileSync } = await import('node:fs');
     const shard = join(out, manifest.members[0]!.files[1]!.path);
     const bytes = readFileSync(shard);
     bytes[0] = bytes[0]! ^ 0xff;
@@ -446,7 +453,7 @@ describe('quorum train / assemble / segment, end to end on tiny members', () => 
 
 describe('quorum train refuses bad data, naming the file', () => {
   it('a mask without an image, an image without a mask, a size mismatch, a mode too small, a foreign --out', async () => {
-    const { rmSync, copyFileSync, writeFileSync, readdirSync: ls, mkdirSync } = await import('node:fs');
+    const { rmSync, copyFileSync, readdirSync: ls, mkdirSync } = await import('node:fs');
     const out = () => join(tmp('quorum-out-'), 'o');
     const noMask = makeDataDir({ square256: 2, small: 2, test: 0 });
     const victim = ls(join(noMask, 'masks'))[0]!;

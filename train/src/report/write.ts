@@ -1,11 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedSample } from '../data/dataset';
 import { writeJsonAtomic } from '../store/files';
 import { loadEnsembleDir } from '../store/load-ensemble';
 import { barChart } from './chart';
 import { type EnsembleCost, forwardTime, trainingCost } from './cost';
-import { OVERLAY_LEGEND, overlayFigure } from './figures';
+import { figurePicker, type PickedFigure } from './figure-picker';
+import { OVERLAY_LEGEND } from './figures';
 import { buildReport, type Report, reportMarkdown } from './report';
 import { evaluateSystems } from './systems';
 
@@ -24,8 +25,7 @@ export async function writeReport(o: {
   figures?: number;
 }): Promise<Report> {
   mkdirSync(join(o.reportDir, 'figures'), { recursive: true });
-  const figures: string[] = [];
-  const limit = o.figures ?? 4;
+  const picker = figurePicker(o.figures ?? 4);
   // Loaded once: every system's evaluation and the forward timing use the same verified members.
   const shipped = await loadEnsembleDir(o.ensembleDir);
   let results: Awaited<ReturnType<typeof evaluateSystems>>;
@@ -37,12 +37,7 @@ export async function writeReport(o: {
       samples: o.samples,
       modeOf: o.modeOf,
       log: o.log,
-      onImage: (sample, seg) => {
-        if (figures.length >= limit) return;
-        const name = `figures/${sample.id.slice(0, 16)}-overlay.png`;
-        writeFileSync(join(o.reportDir, name), overlayFigure(sample, seg));
-        figures.push(name);
-      },
+      onImage: (sample, seg) => picker.offer(sample, seg),
     });
     cost = {
       training: trainingCost(o.ensembleDir),
@@ -51,6 +46,7 @@ export async function writeReport(o: {
   } finally {
     shipped.dispose();
   }
+  const figures = writeOverlayFigures(o.reportDir, picker.picked());
   const modes: Record<string, number> = {};
   for (const s of o.samples) modes[o.modeOf(s.id)] = (modes[o.modeOf(s.id)] ?? 0) + 1;
   const report = buildReport(results, {
@@ -58,11 +54,25 @@ export async function writeReport(o: {
     data: { dir: o.dataDir, split: o.split, images: o.samples.length, modes },
     figures,
     cost,
-    notes: [OVERLAY_LEGEND, ...(o.notes ?? [])],
+    notes: [
+      `${OVERLAY_LEGEND} Shown: the ${figures.length} image(s) with the most object errors (unmatched true and predicted objects).`,
+      ...(o.notes ?? []),
+    ],
   });
   writeFileSync(join(o.reportDir, 'figures/scores.png'), barChart(report.rows));
   report.figures.unshift('figures/scores.png');
   writeJsonAtomic(join(o.reportDir, 'report.json'), report);
   writeFileSync(join(o.reportDir, 'report.md'), reportMarkdown(report));
   return report;
+}
+
+/** Writes the picked overlays, replacing those of an earlier report in the folder (another run picks others). */
+function writeOverlayFigures(reportDir: string, picked: readonly PickedFigure[]): string[] {
+  const dir = join(reportDir, 'figures');
+  for (const f of readdirSync(dir)) if (f.endsWith('-overlay.png')) rmSync(join(dir, f));
+  return picked.map((p) => {
+    const name = `figures/${p.id.slice(0, 16)}-overlay.png`;
+    writeFileSync(join(reportDir, name), p.png);
+    return name;
+  });
 }
