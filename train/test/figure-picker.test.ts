@@ -1,10 +1,10 @@
-import type { Segmentation } from '@quorum/shared';
+import { type ImageScores, objectErrors, type Segmentation } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
 import type { LoadedSample } from '../src/data/dataset';
 import { figurePicker } from '../src/report/figure-picker';
 
 /** A 1-row image of `truth` one-pixel objects, every other one predicted: `truth - predicted` errors. */
-function image(id: string, truth: number, predicted: number): [LoadedSample, Segmentation] {
+function image(id: string, truth: number, predicted: number): [LoadedSample, Segmentation, ImageScores] {
   const w = 2 * truth;
   const labels = Uint32Array.from({ length: w }, (_, x) => (x % 2 === 0 ? x / 2 + 1 : 0));
   const pred = Uint32Array.from(labels, (v) => (v && v <= predicted ? v : 0));
@@ -21,7 +21,9 @@ function image(id: string, truth: number, predicted: number): [LoadedSample, Seg
     mask: { width: w, height: 1, data: Uint8Array.from(pred, (v) => (v ? 1 : 0)) },
     uncertainty: { std: new Float32Array(w) },
   } as unknown as Segmentation;
-  return [sample, seg];
+  const e = objectErrors(seg.labels, { width: w, height: 1, data: labels });
+  const objects = { tp: e.matched, fp: e.predicted - e.matched, fn: e.truth - e.matched };
+  return [sample, seg, { objects } as ImageScores];
 }
 
 describe('figurePicker', () => {

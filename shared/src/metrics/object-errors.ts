@@ -1,7 +1,5 @@
-import { indexLabels } from '../postprocess/label-index';
-import { checkSameSize, type LabelImage } from '../postprocess/map2d';
-import { objectScores } from './object';
-import { overlaps } from './overlaps';
+import type { LabelImage } from '../postprocess/map2d';
+import { matchObjects } from './object';
 
 /**
  * Why object F1 is what it is: every true object is matched or falls in exactly one failure class, and every
@@ -67,11 +65,7 @@ export function objectErrors(pred: LabelImage, truth: LabelImage, iouThreshold =
 
 /** Which class each true object falls in and which predictions are spurious (the report's figures colour them). */
 export function classifyObjects(pred: LabelImage, truth: LabelImage, iouThreshold = 0.5): ObjectClasses {
-  checkSameSize(truth, 'truth labels', pred, 'predicted labels');
-  const { matches } = objectScores(pred, truth, iouThreshold);
-  const p = indexLabels(pred.data);
-  const t = indexLabels(truth.data);
-  const pairs = overlaps(p.slots, t.slots, p.ids.length, t.ids.length);
+  const { p, t, pairs, matched } = matchObjects(pred, truth, iouThreshold);
   // Per true object: predicted pixels on it and the predicted object holding most of them (ties: lower slot).
   const covered = new Float64Array(t.ids.length);
   const host = new Int32Array(t.ids.length).fill(-1);
@@ -91,13 +85,11 @@ export function classifyObjects(pred: LabelImage, truth: LabelImage, iouThreshol
   host.forEach((h, k) => {
     if (h >= 0 && covered[k]! >= t.areas[k]! / 2) hosted[h]!++;
   });
-  const truthSlot = new Map(Array.from(t.ids, (id, k) => [id, k]));
-  const predSlot = new Map(Array.from(p.ids, (id, k) => [id, k]));
   const matchedTruth = new Uint8Array(t.ids.length);
   const matchedPred = new Uint8Array(p.ids.length);
-  for (const m of matches) {
-    matchedTruth[truthSlot.get(m.truth)!] = 1;
-    matchedPred[predSlot.get(m.pred)!] = 1;
+  for (const m of matched) {
+    matchedTruth[m.ts] = 1;
+    matchedPred[m.ps] = 1;
   }
   const classOf = (k: number): TruthClass => {
     const area = t.areas[k]!;

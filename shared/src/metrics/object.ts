@@ -1,7 +1,7 @@
 import { QuorumInputError } from '../errors';
-import { indexLabels } from '../postprocess/label-index';
+import { indexLabels, type LabelIndex } from '../postprocess/label-index';
 import { checkSameSize, type LabelImage } from '../postprocess/map2d';
-import { overlaps } from './overlaps';
+import { type Overlap, overlaps } from './overlaps';
 import { ratio } from './pixel';
 
 export interface ObjectMatch {
@@ -45,6 +45,23 @@ export interface ObjectScores extends ObjectRates {
  * is O(pixels + overlapping pairs log pairs), whatever the number of objects. An object is a label id.
  */
 export function objectScores(pred: LabelImage, truth: LabelImage, iouThreshold = 0.5): ObjectScores {
+  const { p, t, matched } = matchObjects(pred, truth, iouThreshold);
+  const matches = matched.map((m) => ({ pred: p.ids[m.ps]!, truth: t.ids[m.ts]!, iou: m.iou }));
+  matches.sort((a, b) => a.pred - b.pred);
+  const tp = matches.length;
+  return { ...objectRates({ tp, fp: p.ids.length - tp, fn: t.ids.length - tp }), matches };
+}
+
+/** The one-to-one matching of objectScores by label slots, with the indexes and overlaps it was computed from. */
+export interface SlotMatching {
+  p: LabelIndex;
+  t: LabelIndex;
+  pairs: Overlap[];
+  /** Matched (pred slot, truth slot) pairs, in matching order. */
+  matched: { ps: number; ts: number; iou: number }[];
+}
+
+export function matchObjects(pred: LabelImage, truth: LabelImage, iouThreshold: number): SlotMatching {
   checkSameSize(truth, 'truth labels', pred, 'predicted labels');
   if (!(iouThreshold >= 0 && iouThreshold <= 1)) {
     throw new QuorumInputError(
@@ -55,7 +72,8 @@ export function objectScores(pred: LabelImage, truth: LabelImage, iouThreshold =
   }
   const p = indexLabels(pred.data);
   const t = indexLabels(truth.data);
-  const candidates = overlaps(p.slots, t.slots, p.ids.length, t.ids.length)
+  const pairs = overlaps(p.slots, t.slots, p.ids.length, t.ids.length);
+  const candidates = pairs
     .map(({ ps, ts, inter }) => ({
       ps,
       ts,
@@ -64,19 +82,16 @@ export function objectScores(pred: LabelImage, truth: LabelImage, iouThreshold =
     .filter((c) => c.iou > iouThreshold)
     // Slots ascend with ids, so ties break by predicted id, then true id.
     .sort((a, b) => b.iou - a.iou || a.ps - b.ps || a.ts - b.ts);
-
   const predTaken = new Uint8Array(p.ids.length);
   const truthTaken = new Uint8Array(t.ids.length);
-  const matches: ObjectMatch[] = [];
+  const matched: SlotMatching['matched'] = [];
   for (const c of candidates) {
     if (predTaken[c.ps] || truthTaken[c.ts]) continue;
     predTaken[c.ps] = 1;
     truthTaken[c.ts] = 1;
-    matches.push({ pred: p.ids[c.ps]!, truth: t.ids[c.ts]!, iou: c.iou });
+    matched.push(c);
   }
-  matches.sort((a, b) => a.pred - b.pred);
-  const tp = matches.length;
-  return { ...objectRates({ tp, fp: p.ids.length - tp, fn: t.ids.length - tp }), matches };
+  return { p, t, pairs, matched };
 }
 
 export function objectRates(c: ObjectCounts): ObjectRates {

@@ -6,7 +6,6 @@ import {
   type ImageScores,
   labelComponents,
   objectErrors,
-  objectScores,
   pixelScores,
   prAuc,
   type SegmentationSpec,
@@ -35,8 +34,12 @@ export interface EvaluateOptions {
   rule?: AggregationRule;
   tta?: boolean;
   perModeWeighting?: boolean;
-  /** Called per image with its segmentation, e.g. to draw figures. */
-  onImage?: (sample: LoadedSample, seg: Awaited<ReturnType<typeof segmentImage>>) => void;
+  /** Called per image with its segmentation and scores, e.g. to draw figures. */
+  onImage?: (
+    sample: LoadedSample,
+    seg: Awaited<ReturnType<typeof segmentImage>>,
+    scores: ImageScores,
+  ) => void;
 }
 
 /** A sample's ground-truth objects: its instance labels, or the connected components of a binary mask. */
@@ -62,20 +65,21 @@ export async function evaluate(
       ...(options.tta !== undefined ? { tta: options.tta } : {}),
       ...(options.perModeWeighting !== undefined ? { perModeWeighting: options.perModeWeighting } : {}),
     });
-    options.onImage?.(s, seg);
     const truth = { width: s.width, height: s.height, data: s.mask };
-    const truthObjects = truthLabels(s);
-    const obj = objectScores(seg.labels, truthObjects, 0.5);
-    images.push({
-      id: s.id,
-      mode: modeOf(s.id),
-      scores: {
-        pixel: pixelScores(seg.mask, truth),
-        objects: { tp: obj.tp, fp: obj.fp, fn: obj.fn },
-        errors: objectErrors(seg.labels, truthObjects, 0.5),
-        averagePrecision: prAuc({ width: s.width, height: s.height, data: seg.probability }, truth),
+    // One matching gives both the F1's counts and the error classes.
+    const errors = objectErrors(seg.labels, truthLabels(s), 0.5);
+    const scores: ImageScores = {
+      pixel: pixelScores(seg.mask, truth),
+      objects: {
+        tp: errors.matched,
+        fp: errors.predicted - errors.matched,
+        fn: errors.truth - errors.matched,
       },
-    });
+      errors,
+      averagePrecision: prAuc({ width: s.width, height: s.height, data: seg.probability }, truth),
+    };
+    options.onImage?.(s, seg, scores);
+    images.push({ id: s.id, mode: modeOf(s.id), scores });
   }
   const perMode: Record<string, AggregateScores> = {};
   for (const mode of [...new Set(images.map((i) => i.mode))].sort()) {

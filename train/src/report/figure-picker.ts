@@ -1,6 +1,5 @@
-import { objectScores, type Segmentation } from '@quorum/shared';
+import type { ImageScores, Segmentation } from '@quorum/shared';
 import type { LoadedSample } from '../data/dataset';
-import { truthLabels } from '../evaluate/evaluate';
 import { overlayFigure } from './figures';
 
 export interface PickedFigure {
@@ -18,10 +17,9 @@ export interface PickedFigure {
 export function figurePicker(limit: number) {
   const picked: PickedFigure[] = [];
   return {
-    offer(sample: LoadedSample, seg: Segmentation): void {
-      if (limit <= 0) return;
-      const s = objectScores(seg.labels, truthLabels(sample), 0.5);
-      const errors = s.fp + s.fn;
+    offer(sample: LoadedSample, seg: Segmentation, scores: ImageScores): void {
+      if (limit <= 0 || !scores.objects) return;
+      const errors = scores.objects.fp + scores.objects.fn;
       if (picked.length >= limit && errors <= picked[picked.length - 1]!.errors) return;
       picked.push({ id: sample.id, errors, png: overlayFigure(sample, seg) });
       // Stable: equal counts keep their arrival order.
