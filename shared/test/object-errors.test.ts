@@ -57,11 +57,12 @@ describe('objectErrors', () => {
   });
 
   it('does not call a neighbour merged when the blob only grazes a missed object', () => {
-    // B covers b and a quarter of a: a is missed, and b (IoU 9/12 with B) matched, not merged with a.
-    const truth = draw('aaaabbb', 'aaaabbb', 'aaaabbb');
-    const pred = draw('...BBBB', '...BBBB', '...BBBB');
-    const e = objectErrors(pred, truth);
-    expect(e).toMatchObject({ matched: 1, missed: 1, merged: 0 });
+    // B holds all of c (IoU 9/27, too loose to match) and a quarter of a: a is missed, and c, the only object B
+    // really covers, is a misfit; counting the grazed a as hosted by B would call c merged.
+    const rows = (t: string) => [t, t, t];
+    const truth = draw(...rows('aaaa.ccc....'));
+    const pred = draw(...rows('...BBBBBBBBB'));
+    expect(objectErrors(pred, truth)).toMatchObject({ matched: 0, missed: 1, misfit: 1, merged: 0 });
   });
 
   it('classifies every true object exactly once, whatever the labels (property)', () => {

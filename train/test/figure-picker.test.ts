@@ -1,10 +1,11 @@
-import { type ImageScores, objectErrors, type Segmentation } from '@quorum/shared';
+import { classifyObjects, countObjectErrors, type ImageScores, type Segmentation } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
 import type { LoadedSample } from '../src/data/dataset';
+import type { MeasuredImage } from '../src/evaluate/evaluate';
 import { figurePicker } from '../src/report/figure-picker';
 
 /** A 1-row image of `truth` one-pixel objects, every other one predicted: `truth - predicted` errors. */
-function image(id: string, truth: number, predicted: number): [LoadedSample, Segmentation, ImageScores] {
+function image(id: string, truth: number, predicted: number): [LoadedSample, Segmentation, MeasuredImage] {
   const w = 2 * truth;
   const labels = Uint32Array.from({ length: w }, (_, x) => (x % 2 === 0 ? x / 2 + 1 : 0));
   const pred = Uint32Array.from(labels, (v) => (v && v <= predicted ? v : 0));
@@ -21,9 +22,11 @@ function image(id: string, truth: number, predicted: number): [LoadedSample, Seg
     mask: { width: w, height: 1, data: Uint8Array.from(pred, (v) => (v ? 1 : 0)) },
     uncertainty: { std: new Float32Array(w) },
   } as unknown as Segmentation;
-  const e = objectErrors(seg.labels, { width: w, height: 1, data: labels });
+  const truthLabels = { width: w, height: 1, data: labels };
+  const classes = classifyObjects(seg.labels, truthLabels);
+  const e = countObjectErrors(classes);
   const objects = { tp: e.matched, fp: e.predicted - e.matched, fn: e.truth - e.matched };
-  return [sample, seg, { objects } as ImageScores];
+  return [sample, seg, { scores: { objects } as ImageScores, truth: truthLabels, classes }];
 }
 
 describe('figurePicker', () => {

@@ -1,4 +1,4 @@
-import { decodeImage, type Segmentation } from '@quorum/shared';
+import { classifyObjects, decodeImage, type Segmentation } from '@quorum/shared';
 import { describe, expect, it } from 'vitest';
 import type { LoadedSample } from '../src/data/dataset';
 import { ERROR_COLOURS, overlayFigure } from '../src/report/figures';
@@ -40,7 +40,8 @@ describe('overlayFigure', () => {
       mask: { width: w, height: h, data: Uint8Array.from(predLabels, (v) => (v ? 1 : 0)) },
       uncertainty: { std: new Float32Array(w * h) },
     } as unknown as Segmentation;
-    const png = decodeImage(overlayFigure(sample, seg));
+    const truth = { width: w, height: h, data: labels };
+    const png = decodeImage(overlayFigure(sample, seg, truth, classifyObjects(seg.labels, truth)));
     const W = 3 * w + 8;
     expect([png.width, png.height, png.channels]).toEqual([W, h, 3]);
     const middle = (x: number, y: number) => {

@@ -56,7 +56,11 @@ export interface ObjectClasses {
 
 /** Counts of each class (the report's table). */
 export function objectErrors(pred: LabelImage, truth: LabelImage, iouThreshold = 0.5): ObjectErrors {
-  const c = classifyObjects(pred, truth, iouThreshold);
+  return countObjectErrors(classifyObjects(pred, truth, iouThreshold));
+}
+
+/** The counts of a classification (for callers that also need the classes themselves). */
+export function countObjectErrors(c: ObjectClasses): ObjectErrors {
   const e: ObjectErrors = { ...NO_OBJECT_ERRORS, truth: c.truth.length, predicted: c.predicted.length };
   for (const t of c.truth) e[t.class]++;
   e.spurious = c.spurious.length;

@@ -2,10 +2,13 @@ import {
   type AggregateScores,
   type AggregationRule,
   aggregateScores,
+  classifyObjects,
+  countObjectErrors,
   type EnsembleRunner,
   type ImageScores,
+  type LabelImage32,
   labelComponents,
-  objectErrors,
+  type ObjectClasses,
   pixelScores,
   prAuc,
   type SegmentationSpec,
@@ -34,12 +37,19 @@ export interface EvaluateOptions {
   rule?: AggregationRule;
   tta?: boolean;
   perModeWeighting?: boolean;
-  /** Called per image with its segmentation and scores, e.g. to draw figures. */
+  /** Called per image with its segmentation and what was measured of it, e.g. to draw figures. */
   onImage?: (
     sample: LoadedSample,
     seg: Awaited<ReturnType<typeof segmentImage>>,
-    scores: ImageScores,
+    measured: MeasuredImage,
   ) => void;
+}
+
+/** One image's scores with the true objects and their classes they came from (figures draw them). */
+export interface MeasuredImage {
+  scores: ImageScores;
+  truth: LabelImage32;
+  classes: ObjectClasses;
 }
 
 /** A sample's ground-truth objects: its instance labels, or the connected components of a binary mask. */
@@ -67,7 +77,9 @@ export async function evaluate(
     });
     const truth = { width: s.width, height: s.height, data: s.mask };
     // One matching gives both the F1's counts and the error classes.
-    const errors = objectErrors(seg.labels, truthLabels(s), 0.5);
+    const truthObjects = truthLabels(s);
+    const classes = classifyObjects(seg.labels, truthObjects, 0.5);
+    const errors = countObjectErrors(classes);
     const scores: ImageScores = {
       pixel: pixelScores(seg.mask, truth),
       objects: {
@@ -78,7 +90,7 @@ export async function evaluate(
       errors,
       averagePrecision: prAuc({ width: s.width, height: s.height, data: seg.probability }, truth),
     };
-    options.onImage?.(s, seg, scores);
+    options.onImage?.(s, seg, { scores, truth: truthObjects, classes });
     images.push({ id: s.id, mode: modeOf(s.id), scores });
   }
   const perMode: Record<string, AggregateScores> = {};

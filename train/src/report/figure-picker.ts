@@ -1,5 +1,6 @@
-import type { ImageScores, Segmentation } from '@quorum/shared';
+import type { Segmentation } from '@quorum/shared';
 import type { LoadedSample } from '../data/dataset';
+import type { MeasuredImage } from '../evaluate/evaluate';
 import { overlayFigure } from './figures';
 
 export interface PickedFigure {
@@ -17,11 +18,16 @@ export interface PickedFigure {
 export function figurePicker(limit: number) {
   const picked: PickedFigure[] = [];
   return {
-    offer(sample: LoadedSample, seg: Segmentation, scores: ImageScores): void {
-      if (limit <= 0 || !scores.objects) return;
-      const errors = scores.objects.fp + scores.objects.fn;
+    offer(sample: LoadedSample, seg: Segmentation, measured: MeasuredImage): void {
+      const objects = measured.scores.objects;
+      if (limit <= 0 || !objects) return;
+      const errors = objects.fp + objects.fn;
       if (picked.length >= limit && errors <= picked[picked.length - 1]!.errors) return;
-      picked.push({ id: sample.id, errors, png: overlayFigure(sample, seg) });
+      picked.push({
+        id: sample.id,
+        errors,
+        png: overlayFigure(sample, seg, measured.truth, measured.classes),
+      });
       // Stable: equal counts keep their arrival order.
       picked.sort((a, b) => b.errors - a.errors);
       if (picked.length > limit) picked.pop();

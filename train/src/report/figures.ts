@@ -1,12 +1,11 @@
 import {
-  classifyObjects,
   encodePng,
   type LabelImage,
+  type ObjectClasses,
   type Segmentation,
   type TruthClass,
 } from '@quorum/shared';
 import type { LoadedSample } from '../data/dataset';
-import { truthLabels } from '../evaluate/evaluate';
 
 /**
  * A three-panel overlay figure per image, as an RGB PNG: the normalised image with the true objects' outlines
@@ -58,8 +57,8 @@ function labelEdges(labels: LabelImage): Uint8Array {
 function errorFill(
   truth: LabelImage,
   seg: Segmentation,
+  classes: ObjectClasses,
 ): (i: number) => readonly [number, number, number] | null {
-  const classes = classifyObjects(seg.labels, truth);
   const truthClass = new Map(classes.truth.map((t) => [t.id, t.class]));
   const spurious = new Set(classes.spurious);
   return (i) => {
@@ -69,15 +68,20 @@ function errorFill(
   };
 }
 
-export function overlayFigure(sample: LoadedSample, seg: Segmentation): Uint8Array {
+/** `truth` and `classes`: the image's true objects and their error classes, as evaluate measured them. */
+export function overlayFigure(
+  sample: LoadedSample,
+  seg: Segmentation,
+  truth: LabelImage,
+  classes: ObjectClasses,
+): Uint8Array {
   const { width: w, height: h } = sample;
   const gap = 4;
   const W = 3 * w + 2 * gap;
   const rgb = new Uint8Array(W * h * 3).fill(255);
-  const truth = truthLabels(sample);
   const truthEdge = labelEdges(truth);
   const predEdge = labelEdges(seg.labels);
-  const fill = errorFill(truth, seg);
+  const fill = errorFill(truth, seg, classes);
   const put = (panel: number, i: number, r: number, g: number, b: number) => {
     const x = i % w;
     const y = (i - x) / w;

@@ -1,4 +1,4 @@
-import { type AggregateScores, meanAndStd, NO_OBJECT_ERRORS, type ObjectErrors } from '@quorum/shared';
+import { type AggregateScores, meanAndStd, type ObjectErrors, sumObjectErrors } from '@quorum/shared';
 import type { EnsembleCost } from './cost';
 import type { SystemResult } from './systems';
 
@@ -76,10 +76,9 @@ function average(rows: MetricRow[]): MetricRow {
 }
 
 function averageErrors(all: ObjectErrors[]): ObjectErrors {
-  const keys = Object.keys(NO_OBJECT_ERRORS) as (keyof ObjectErrors)[];
-  return Object.fromEntries(
-    keys.map((k) => [k, meanAndStd(all.map((e) => e[k])).mean]),
-  ) as unknown as ObjectErrors;
+  const sum = sumObjectErrors(all);
+  for (const k of Object.keys(sum) as (keyof ObjectErrors)[]) sum[k] /= all.length;
+  return sum;
 }
 
 export function buildReport(

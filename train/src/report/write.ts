@@ -37,7 +37,7 @@ export async function writeReport(o: {
       samples: o.samples,
       modeOf: o.modeOf,
       log: o.log,
-      onImage: (sample, seg, scores) => picker.offer(sample, seg, scores),
+      onImage: (sample, seg, measured) => picker.offer(sample, seg, measured),
     });
     cost = {
       training: trainingCost(o.ensembleDir),
